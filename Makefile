@@ -1,0 +1,30 @@
+# lsm — two commands from a fresh clone: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+UV := $(VENV)/bin/uv
+LSM := $(VENV)/bin/lsm
+
+.PHONY: venv demo test lint bench-ingest clean
+
+$(UV):
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check "uv==0.13.9"
+
+# Installs exactly the versions pinned in uv.lock (fails if the lock is stale).
+venv: $(UV)
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --quiet
+
+demo: venv
+	$(LSM) demo
+
+test: venv
+	$(VENV)/bin/python -m pytest -q -n 2
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+bench-ingest: venv
+	$(VENV)/bin/python bench/ingest_bench.py
+
+clean:
+	rm -rf $(VENV) runs .pytest_cache

@@ -1,0 +1,1 @@
+"""Read-only connectors: agency files and databases in, Arrow tables out."""

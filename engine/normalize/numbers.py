@@ -1,0 +1,34 @@
+"""Amounts in yuan and integers, parsed column-wise.
+
+Amounts: ``1234.5``, ``1,234.50``, ``1234.5元``, ``¥1,234.50``, ``0.5万元``
+(= 5000 yuan), ``RMB 12``, negative values. The normal form is a decimal
+with two places (to the fen; values with more places are rounded half to even).
+
+Example::
+
+    df.select(amount(pl.col("amount")))     # '0.5万元' -> Decimal('5000.00')
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from engine.normalize.text import present_or_null, remove_whitespace
+
+AMOUNT_TYPE = pl.Decimal(18, 2)
+_NUMBER = r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)$"
+
+
+def amount(expr: pl.Expr) -> pl.Expr:
+    s = remove_whitespace(present_or_null(expr))
+    s = s.str.replace_all(r"^(?:¥|RMB|人民币)|[,，]", "")
+    wan = s.str.contains(r"万元?$")
+    digits = s.str.replace(r"(?:万元|万|元)$", "")
+    value = pl.when(digits.str.contains(_NUMBER)).then(digits).otherwise(None).cast(pl.Decimal(30, 6))
+    scaled = pl.when(wan).then(value * 10000).otherwise(value)
+    return scaled.round(2).cast(AMOUNT_TYPE)
+
+
+def integer(expr: pl.Expr) -> pl.Expr:
+    s = remove_whitespace(present_or_null(expr)).str.replace_all(r"[,，]", "").str.replace(r"[人名个]$", "")
+    return pl.when(s.str.contains(r"^[+-]?\d+$")).then(s).otherwise(None).cast(pl.Int64, strict=False)

