@@ -288,6 +288,8 @@ def stage_file(path: Path, root: Path, dataset: DatasetSpec, rules: OrgKeyRules,
         return FileResult(relpath, digest, path.suffix.lstrip(".").lower(), error=_rename_error(str(exc), relpath,
                                                                                                  str(path))), None
     result = _stage_file(raw, dataset, rules, relpath, tmp, reporter)
+    del raw
+    pa.default_memory_pool().release_unused()  # hand the raw cells' memory back before the next file
     result.sha256 = digest
     (tmp / "meta.json").write_text(json.dumps(asdict(result), ensure_ascii=False), encoding="utf-8")
     shutil.rmtree(out_dir, ignore_errors=True)
@@ -342,37 +344,48 @@ def _combine(result: DatasetResult, parts: list[tuple[int, str, Path]], staging:
         result.rows_accepted = 0
         result.rows_duplicate = 0
         return
-    con = duckdb.connect()
+    parts_list = [str(p) for _, _, p in accepted_parts]
+    before = sum(pq.ParquetFile(p).metadata.num_rows for p in parts_list)
+    tmp = staged.with_name(staged.name + f".tmp{os.getpid()}")
+    con = connect_duckdb(staging.root / "tmp")
     try:
-        con.execute("SET enable_progress_bar = false")
-        files = pa.table({"_part": [str(p) for _, _, p in accepted_parts],
-                          "_file": [rel for _, rel, _ in accepted_parts],
-                          "_file_order": [o for o, _, _ in accepted_parts]})
+        files = pa.table({"_part": parts_list, "_file": [rel for _, rel, _ in accepted_parts],
+                          "_file_order": pa.array([o for o, _, _ in accepted_parts], pa.int64())})
         con.register("part_files", files)
-        tmp = staged.with_name(staged.name + f".tmp{os.getpid()}")
-        con.execute(
+        # Exact duplicates share both raw-cell hashes; the first (file order, row) is kept.
+        # Only the narrow (hash, position) columns are aggregated, so memory stays small.
+        after = con.execute(
             """
             COPY (
-                SELECT * EXCLUDE (_h1, _h2, _n, _file_order, filename) FROM (
-                    SELECT p.*, f._file, f._file_order,
-                           row_number() OVER (PARTITION BY p._h1, p._h2 ORDER BY f._file_order, p._row) AS _n
+                WITH rows AS (
+                    SELECT p.* EXCLUDE (filename), f._file, f._file_order * 1000000000000 + p._row AS _pos
                     FROM read_parquet($parts, filename = true, union_by_name = true) AS p
                     JOIN part_files AS f ON f._part = p.filename
-                ) WHERE _n = 1
-                ORDER BY _file_order, _row
+                ),
+                firsts AS (SELECT min(_pos) AS _pos FROM rows GROUP BY _h1, _h2)
+                SELECT * EXCLUDE (_h1, _h2, _pos) FROM rows SEMI JOIN firsts USING (_pos)
             ) TO $out (FORMAT parquet, COMPRESSION zstd)
             """,
-            {"parts": [str(p) for _, _, p in accepted_parts], "out": str(tmp)},
-        )
+            {"parts": parts_list, "out": str(tmp)},
+        ).fetchone()[0]
         os.replace(tmp, staged)
-        before = con.execute("SELECT count(*) FROM read_parquet($parts)",
-                             {"parts": [str(p) for _, _, p in accepted_parts]}).fetchone()[0]
-        after = con.execute("SELECT count(*) FROM read_parquet($p)", {"p": str(staged)}).fetchone()[0]
     finally:
         con.close()
     result.staged = str(staged)
     result.rows_accepted = after
     result.rows_duplicate = before - after
+
+
+def connect_duckdb(temp_dir: Path, memory_limit: str | None = None, threads: int | None = None):
+    """A DuckDB connection that spills to ``temp_dir`` instead of running out of memory."""
+    temp_dir.mkdir(parents=True, exist_ok=True)
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    con.execute("SET temp_directory = $d", {"d": str(temp_dir)})
+    con.execute("SET memory_limit = $m", {"m": memory_limit or os.environ.get("LSM_DUCKDB_MEMORY", "2GB")})
+    if threads:
+        con.execute("SET threads = $t", {"t": threads})
+    return con
 
 
 def _atomic_parquet(table: pa.Table, path: Path) -> None:

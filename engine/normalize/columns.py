@@ -1,9 +1,11 @@
 """Per-column normalisation plans: raw text column in, typed columns and a reason out.
 
-For every catalogue column this builds Polars expressions that produce the
-normal form (plus validity flags and org-name keys where the type has them),
-and one expression that yields the reason the cell makes its row unreadable
-(or null). Pure: no I/O, nothing evaluated here.
+For every catalogue column this registers, in a :class:`StagedFrame`, the
+Polars expressions that produce the normal form (plus validity flags and
+org-name keys where the type has them) and the reason the cell makes its row
+unreadable (or null). ``required_when`` conditions are SQL over the row's
+*normalised* values, so the frame stages them after the values exist.
+Pure: no I/O, nothing evaluated here.
 
 Staged column names, per type:
 
@@ -24,18 +26,22 @@ text / enum    ``col``
 
 Example::
 
-    plan = column_plan(dataset.column("released_on"), OrgKeyRules.default())
-    df.select(*plan.outputs, plan.reason)
+    frame = StagedFrame(dataset.column_names)
+    plan = column_plan(frame, dataset.column("released_on"), OrgKeyRules.default())
+    reason = put_reason(frame, plan)
+    frame.run(df).select(*plan.outputs, reason)
 """
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 import polars as pl
 
 from engine.catalog import ColumnSpec
 from engine.normalize import ids, numbers, orgs, temporal, text
+from engine.normalize.staged import StagedFrame
 
 _TYPE_WORDS = {"date": ("日期", "a date"), "month": ("月份", "a month"), "amount": ("金额", "an amount"),
                "int": ("整数", "a whole number")}
@@ -44,73 +50,83 @@ _TYPE_WORDS = {"date": ("日期", "a date"), "month": ("月份", "a month"), "am
 @dataclass(frozen=True)
 class ColumnPlan:
     column: ColumnSpec
-    outputs: list[pl.Expr]
-    value: pl.Expr  # the main normalised value (null when missing or unreadable)
-    present: pl.Expr  # the raw cell holds something
-    reason: pl.Expr  # why the cell makes the row unreadable, or null
+    outputs: list[str]  # staged column names this column produces
+    cleaned: str  # intermediate: the NFKC-trimmed cell, null when missing
 
 
 def _keep_values(column: ColumnSpec) -> tuple[str, ...]:
     return tuple(v for v in column.values if v in text.MISSING_MARKERS)
 
 
-def _enum_value(column: ColumnSpec, raw: pl.Expr) -> pl.Expr:
-    s = text.present_or_null(raw, _keep_values(column))
+def _enum_value(column: ColumnSpec, cleaned: pl.Expr) -> pl.Expr:
+    s = cleaned
     if column.value_map:
-        import unicodedata
-
         mapping = {unicodedata.normalize("NFKC", k).strip(): v for k, v in column.value_map.items()}
         s = s.replace(mapping)
-    return pl.when(s.is_in(list(column.values))).then(s).otherwise(None)
+    return pl.when(s.is_in(list(column.values))).then(s)
 
 
-def column_plan(column: ColumnSpec, rules: orgs.OrgKeyRules) -> ColumnPlan:
-    raw = pl.col(column.name)
-    name = column.name
-    kind = column.type
-    present = text.is_present(raw, _keep_values(column))
-    extra: list[pl.Expr] = []
+def column_plan(frame: StagedFrame, column: ColumnSpec, rules: orgs.OrgKeyRules) -> ColumnPlan:
+    """Register the column's normalisation in ``frame``; the raw column is ``pl.col(column.name)``."""
+    name, kind = column.name, column.type
+    tmp = f"__{name}"
+    cleaned = frame.put(f"{tmp}_clean", text.clean(pl.col(name), _keep_values(column)))
+    outputs = [name]
     if kind == "id_cn":
-        value = ids.id_cn(raw)
-        extra = [ids.id_cn_valid(raw).alias(f"{name}_valid")]
+        compact = frame.put(f"{tmp}_compact", ids.compact_code(cleaned))
+        value = frame.put(name, ids.id_cn(compact))
+        frame.put(f"{name}_valid", ids.id_cn_valid(value))
+        outputs.append(f"{name}_valid")
     elif kind == "credit_code":
-        value = ids.credit_code(raw)
-        extra = [ids.credit_code_valid(raw).alias(f"{name}_valid")]
+        value = frame.put(name, ids.compact_code(cleaned))
+        frame.put(f"{name}_valid", ids.credit_code_valid(value))
+        outputs.append(f"{name}_valid")
     elif kind == "party_id":
-        value = ids.id_cn(raw)
-        extra = [ids.id_cn_valid(raw).alias(f"{name}_valid_id"),
-                 ids.credit_code_valid(raw).alias(f"{name}_valid_code")]
+        compact = frame.put(f"{tmp}_compact", ids.compact_code(cleaned))
+        value = frame.put(name, ids.id_cn(compact))
+        frame.put(f"{name}_valid_id", ids.id_cn_valid(value))
+        frame.put(f"{name}_valid_code", ids.credit_code_valid(value))
+        outputs += [f"{name}_valid_id", f"{name}_valid_code"]
     elif kind == "name_zh":
-        value = text.name_zh(raw)
-    elif kind == "org_name":
-        value = orgs.org_name(raw)
-        extra = [rules.key(raw).alias(f"{name}_key"), rules.phase(raw).alias(f"{name}_phase")]
-    elif kind == "party_name":
-        value = text.name_zh(raw)
-        extra = [rules.key(raw).alias(f"{name}_key"), rules.phase(raw).alias(f"{name}_phase")]
-    elif kind == "date":
-        value = temporal.date(raw)
-    elif kind == "month":
-        value = temporal.month(raw)
+        value = frame.put(name, text.name_zh(cleaned))
+    elif kind in ("org_name", "party_name"):
+        normal = frame.put(f"{tmp}_normal", orgs.org_name(cleaned))
+        value = frame.put(name, text.name_zh(normal) if kind == "party_name" else normal)
+        rules.put_key(frame, normal, f"{name}_key", f"{name}_phase")
+        outputs += [f"{name}_key", f"{name}_phase"]
+    elif kind in ("date", "month"):
+        unified = frame.put(f"{tmp}_unified", temporal.unify(cleaned))
+        value = frame.put(name, temporal.date(unified) if kind == "date" else temporal.month(unified))
     elif kind == "amount":
-        value = numbers.amount(raw)
+        stripped = frame.put(f"{tmp}_stripped", numbers.amount_text(cleaned))
+        value = frame.put(name, numbers.amount(stripped))
     elif kind == "int":
-        value = numbers.integer(raw)
+        value = frame.put(name, numbers.integer(cleaned))
     elif kind == "enum":
-        value = _enum_value(column, raw)
+        value = frame.put(name, _enum_value(column, cleaned))
     elif kind == "text":
-        value = text.code_text(raw) if column.compact else text.text(raw)
+        value = frame.put(name, text.code_text(cleaned) if column.compact else cleaned)
     else:  # pragma: no cover - the catalogue's Literal type forbids it
         raise ValueError(f"unknown value type {kind}")
 
-    shown = text.cleaned(raw)
+    return ColumnPlan(column, outputs, f"{tmp}_clean")
+
+
+def put_reason(frame: StagedFrame, plan: ColumnPlan) -> str:
+    """Register the reason a cell of this column makes its row unreadable; returns its column name.
+
+    Call after every column's values are registered: ``required_when`` reads other normalised values.
+    """
+    column, kind = plan.column, plan.column.type
+    cleaned, value = pl.col(plan.cleaned), pl.col(column.name)
+    present = cleaned.is_not_null()
     if kind in _TYPE_WORDS:
         zh, en = _TYPE_WORDS[kind]
-        unreadable = pl.format("{}: '{}' 无法识别为{} / is not {}", pl.lit(column.label), shown, pl.lit(zh), pl.lit(en))
+        unreadable = pl.format("{}: '{}' 无法识别为{} / is not {}", pl.lit(column.label), cleaned, pl.lit(zh),
+                               pl.lit(en))
     elif kind == "enum":
-        allowed = "/".join(column.values)
         unreadable = pl.format("{}: '{}' 不在取值范围 [{}] 内 / not one of the allowed values",
-                               pl.lit(column.label), shown, pl.lit(allowed))
+                               pl.lit(column.label), cleaned, pl.lit("/".join(column.values)))
     else:
         unreadable = None
     reasons = []
@@ -118,19 +134,11 @@ def column_plan(column: ColumnSpec, rules: orgs.OrgKeyRules) -> ColumnPlan:
         reasons.append(pl.when(present & value.is_null()).then(unreadable))
     if column.required:
         reasons.append(pl.when(~present).then(pl.lit(f"{column.label}: 必填项为空 / required but empty")))
-    # The two reasons are exclusive (a present cell vs an empty one).
-    reason = pl.coalesce(reasons) if reasons else pl.lit(None, pl.String)
-    return ColumnPlan(column, [value.alias(name), *extra], value, present, reason)
-
-
-def conditional_reason(column: ColumnSpec, present: pl.Expr) -> pl.Expr:
-    """Reason for an empty cell whose ``required_when`` condition holds.
-
-    The condition is SQL over the row's *normalised* values, so it must be
-    evaluated after the typed columns exist.
-    """
-    assert column.required_when
-    condition = pl.sql_expr(column.required_when).fill_null(False)
-    return pl.when(~present & condition).then(
-        pl.lit(f"{column.label}: 当 {column.required_when} 时必填，但为空 / required when {column.required_when}, but empty")
-    )
+    elif column.required_when:
+        condition = pl.sql_expr(column.required_when).fill_null(False)
+        reasons.append(pl.when(~present & condition).then(pl.lit(
+            f"{column.label}: 当 {column.required_when} 时必填，但为空 / required when {column.required_when}, but empty")))
+    # A present cell and an empty one are exclusive, so at most one reason applies.
+    name = f"__{column.name}_reason"
+    frame.put(name, pl.coalesce(reasons) if reasons else pl.lit(None, pl.String))
+    return name

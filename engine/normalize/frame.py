@@ -17,8 +17,9 @@ from __future__ import annotations
 import polars as pl
 
 from engine.catalog import DatasetSpec
-from engine.normalize.columns import column_plan, conditional_reason
+from engine.normalize.columns import column_plan, put_reason
 from engine.normalize.orgs import OrgKeyRules
+from engine.normalize.staged import StagedFrame
 
 HASH_SEEDS = (0x5EED1, 0xC0FFEE)
 
@@ -30,18 +31,12 @@ def raw_hashes(columns: list[str]) -> list[pl.Expr]:
 
 
 def normalize_frame(raw: pl.DataFrame, dataset: DatasetSpec, rules: OrgKeyRules) -> pl.DataFrame:
-    plans = [column_plan(c, rules) for c in dataset.columns]
-    conditional = [p for p in plans if p.column.required_when]
-    first = raw.select(
-        *[out for p in plans for out in p.outputs],
-        *[p.reason.alias(f"__reason_{i}") for i, p in enumerate(plans)],
-        *[p.present.alias(f"__present_{p.column.name}") for p in conditional],
-        pl.col("_row"),
-        pl.col("_extra"),
-        *raw_hashes([*dataset.column_names, "_extra"]),
-    )
-    reasons = [pl.col(f"__reason_{i}") for i in range(len(plans))]
-    reasons += [conditional_reason(p.column, pl.col(f"__present_{p.column.name}")) for p in conditional]
-    reason = pl.concat_str(reasons, separator="; ", ignore_nulls=True)
-    out = first.with_columns(pl.when(reason != "").then(reason).otherwise(None).alias("_reason"))
-    return out.drop([c for c in out.columns if c.startswith("__")])
+    hashed = raw.with_columns(raw_hashes([*dataset.column_names, "_extra"]))
+    frame = StagedFrame([*dataset.column_names, "_row", "_extra", "_h1", "_h2"])
+    plans = [column_plan(frame, c, rules) for c in dataset.columns]
+    reasons = [put_reason(frame, p) for p in plans]
+    reason = pl.concat_str([pl.col(r) for r in reasons], separator="; ", ignore_nulls=True)
+    frame.put("_reason", pl.when(reason != "").then(reason))
+    out = frame.run(hashed)
+    outputs = [name for p in plans for name in p.outputs]
+    return out.select(*outputs, "_row", "_extra", "_h1", "_h2", "_reason")

@@ -19,8 +19,8 @@ All of this is a handful of regular expressions over whole columns.
 
 Example::
 
-    keys = OrgKeyRules.default()
-    df.select(keys.key(pl.col("entity_name")), keys.phase(pl.col("entity_name")))
+    OrgKeyRules.default().frame_keys(pl.Series(["华建建筑工程（成都）有限公司"]))
+    # normal '华建建筑工程(成都)有限公司', key '华建建工', phase null
 """
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from engine.normalize.text import present_or_null, remove_whitespace, to_simplified
+from engine.normalize.staged import StagedFrame
+from engine.normalize.text import remove_whitespace, to_simplified
 
 DEFAULT_LEGAL_FORMS = ("股份有限公司", "有限责任公司", "集团有限公司", "有限公司", "公司", "集团")
 DEFAULT_NEW_AREAS = ("天府新区", "高新区", "经开区")
@@ -77,11 +78,23 @@ def _alternation(words: tuple[str, ...] | list[str]) -> str:
     return "|".join(re.escape(w) for w in ordered)
 
 
-def org_name(expr: pl.Expr) -> pl.Expr:
-    """Normal form: NFKC (half-width), no spaces, every bracket form as ()."""
-    s = remove_whitespace(present_or_null(expr))
-    return s.str.replace_many(list(_OPEN_BRACKETS + _CLOSE_BRACKETS),
-                              ["("] * len(_OPEN_BRACKETS) + [")"] * len(_CLOSE_BRACKETS))
+def org_name(cleaned: pl.Expr) -> pl.Expr:
+    """Normal form: no spaces, every bracket form as ``()`` (NFKC came with cleaning)."""
+    return remove_whitespace(cleaned).str.replace_many(
+        list(_OPEN_BRACKETS + _CLOSE_BRACKETS), ["("] * len(_OPEN_BRACKETS) + [")"] * len(_CLOSE_BRACKETS))
+
+
+def _phase_of(simplified: pl.Expr) -> pl.Expr:
+    number = simplified.str.extract(_PHASE, 1)
+    as_int = number.cast(pl.Int32, strict=False)
+    chinese = as_int.replace_strict(list(range(100)), [_arabic_to_chinese(i) for i in range(100)],
+                                    default=None, return_dtype=pl.String)
+    numeral = pl.when(as_int.is_not_null()).then(chinese).otherwise(number.str.replace_all("〇", "零"))
+    return pl.when(number.is_not_null()).then(numeral + "期")
+
+
+def _keep_if_empty(stripped: pl.Expr, before: pl.Expr) -> pl.Expr:
+    return pl.when(stripped.str.len_chars() > 0).then(stripped).otherwise(before)
 
 
 @dataclass(frozen=True)
@@ -99,32 +112,29 @@ class OrgKeyRules:
     def extended(self, abbreviations: dict[str, str]) -> OrgKeyRules:
         return OrgKeyRules({**self.abbreviations, **abbreviations}, self.new_areas, self.legal_forms)
 
-    def phase(self, expr: pl.Expr) -> pl.Expr:
-        """The phase number in one form (``二期``), or null."""
-        number = to_simplified(org_name(expr)).str.extract(_PHASE, 1)
-        as_int = number.cast(pl.Int32, strict=False)
-        chinese = as_int.replace_strict(list(range(100)), [_arabic_to_chinese(i) for i in range(100)],
-                                        default=None, return_dtype=pl.String)
-        numeral = pl.when(as_int.is_not_null()).then(chinese).otherwise(number.str.replace_all("〇", "零"))
-        return pl.when(number.is_not_null()).then(pl.concat_str([numeral, pl.lit("期")])).otherwise(None)
-
-    def base(self, expr: pl.Expr) -> pl.Expr:
-        """Steps 1 and 3–6: the key without its phase."""
-        s = to_simplified(org_name(expr))
-        s = s.str.replace(_PHASE, "")
-        s = _keep_if_empty(s.str.replace_all(r"\([^()]*\)", "").str.replace_all(r"[()]", ""), s)
+    def put_key(self, frame: StagedFrame, normal: pl.Expr, key_name: str, phase_name: str) -> None:
+        """Add ``key_name`` (the comparison key) and ``phase_name`` computed from a normal-form column."""
+        tmp = f"__org_{key_name}"
+        simplified = frame.put(f"{tmp}_s", to_simplified(normal))
+        phase = frame.put(phase_name, _phase_of(simplified))
+        no_phase = simplified.str.replace(_PHASE, "")
+        no_brackets = frame.put(f"{tmp}_b", _keep_if_empty(
+            no_phase.str.replace_all(r"\([^()]*\)", "").str.replace_all(r"[()]", ""), no_phase))
         regions = _alternation(list(division_names()) + list(self.new_areas))
-        s = _keep_if_empty(s.str.replace(rf"^(?:{regions})+", ""), s)
-        s = _keep_if_empty(s.str.replace(rf"(?:{_alternation(self.legal_forms)})+$", ""), s)
+        no_region = frame.put(f"{tmp}_r", _keep_if_empty(no_brackets.str.replace(rf"^(?:{regions})+", ""),
+                                                          no_brackets))
+        base = _keep_if_empty(no_region.str.replace(rf"(?:{_alternation(self.legal_forms)})+$", ""), no_region)
         if self.abbreviations:
+            base = frame.put(f"{tmp}_f", base)
             words = sorted(self.abbreviations, key=lambda w: (-len(w), w))
-            s = s.str.replace_many(words, [self.abbreviations[w] for w in words])
-        return s
+            base = base.str.replace_many(words, [self.abbreviations[w] for w in words])
+        frame.put(key_name, pl.concat_str([base, phase.fill_null("")]))
 
-    def key(self, expr: pl.Expr) -> pl.Expr:
-        """The comparison key: base and phase (equal keys = the same entity)."""
-        return pl.concat_str([self.base(expr), self.phase(expr).fill_null("")])
+    def frame_keys(self, names: pl.Series) -> pl.DataFrame:
+        """Convenience for tests and notebooks: normal form, key and phase of raw names."""
+        from engine.normalize.text import clean
 
-
-def _keep_if_empty(stripped: pl.Expr, before: pl.Expr) -> pl.Expr:
-    return pl.when(stripped.str.len_chars() > 0).then(stripped).otherwise(before)
+        frame = StagedFrame(["raw"])
+        normal = frame.put("normal", org_name(clean(pl.col("raw"))))
+        self.put_key(frame, normal, "key", "phase")
+        return frame.run(pl.DataFrame({"raw": names.cast(pl.String)})).select("raw", "normal", "key", "phase")
