@@ -193,7 +193,7 @@ def _remap_locations(doc: LocatedDocument) -> LocatedDocument:
                     if len(rest) >= 2 and rest[1] in cols:
                         rest = ("columns", cols.index(rest[1]), *rest[2:])
                 remapped[("datasets", i, *rest)] = loc
-    return LocatedDocument(doc.file, doc.data, remapped)
+    return LocatedDocument(doc.file, doc.data, remapped, doc.lines)
 
 
 def load_catalogue(path: Path, display_name: str | None = None) -> Catalogue:
@@ -222,11 +222,11 @@ def _check_expressions(catalogue: Catalogue, doc: LocatedDocument) -> list[Probl
                 expr = pl.sql_expr(column.required_when)
                 used = set(expr.meta.root_names())
             except Exception as exc:  # polars raises several error types for bad SQL
-                problems.append(Problem(doc.where(("datasets", i, "columns", j, "required_when")),
-                                        f"required_when does not parse: {exc}"))
+                problems.append(doc.problem(("datasets", i, "columns", j, "required_when"),
+                                            f"required_when does not parse: {exc}"))
                 continue
             unknown = used - set(dataset.column_names)
             if unknown:
-                problems.append(Problem(doc.where(("datasets", i, "columns", j, "required_when")),
-                                        f"required_when names unknown column(s) {sorted(unknown)}"))
+                problems.append(doc.problem(("datasets", i, "columns", j, "required_when"),
+                                            f"required_when names unknown column(s) {sorted(unknown)}"))
     return problems

@@ -22,8 +22,9 @@ from engine.reporting import RichReporter, SilentReporter
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="lsm — 大数据法律监督模型引擎 / legal-supervision model engine")
-out = Console()
-err = Console(stderr=True)
+# Wide enough for Chinese headers when output is not a terminal (CI logs, pipes, cron mail).
+out = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 
 EXIT_USAGE = 2
 
@@ -59,7 +60,7 @@ def sources(models: ModelsOpt = None, data: DataOpt = None, as_json: JsonOpt = F
         return
     table = Table(title=f"数据源目录 / source catalogue — 数据目录 {project.data_dir}")
     for col in ("dataset", "名称", "提供单位", "列数", "找到的文件 / files found"):
-        table.add_column(col)
+        table.add_column(col, no_wrap=col in ("dataset", "列数"), overflow="fold")
     for s in found:
         spec = project.catalogue.dataset(s.dataset)
         files = "\n".join(p.relative_to(project.data_dir).as_posix() for p in s.files) or "[red]（无 / none）[/]"
@@ -91,9 +92,10 @@ def ingest(data: DataOpt = None, models: ModelsOpt = None, out_dir: OutOpt = Non
 
 def _print_accounting(result) -> None:
     table = Table(title=f"数据接入统计 / ingest accounting — {result.data_root}")
-    for col, justify in (("dataset", "left"), ("文件", "right"), ("读取 read", "right"), ("接受 accepted", "right"),
-                         ("隔离 quarantined", "right"), ("重复 duplicate", "right"), ("状态 status", "left")):
-        table.add_column(col, justify=justify)
+    table.add_column("dataset", no_wrap=True)
+    for col in ("文件", "读取 read", "接受 accepted", "隔离 quarantined", "重复 duplicate"):
+        table.add_column(col, justify="right", no_wrap=True)
+    table.add_column("状态 status", overflow="fold")
     for d in result.datasets:
         problems = [d.error] if d.error else d.file_errors
         if problems:

@@ -36,11 +36,13 @@ class Problem:
     location: Location
     message: str
     severity: str = "error"  # "error" | "warning"
+    source: str | None = None  # the offending line, when known
 
     def render(self, with_source: bool = True) -> str:
         text = f"{self.location}: {self.message}"
         if with_source and self.location.line > 0:
-            source = _source_line(self.location.file, self.location.line)
+            source = self.source if self.source is not None else _source_line(self.location.file,
+                                                                                 self.location.line)
             if source is not None:
                 caret = " " * max(self.location.column - 1, 0) + "^"
                 text += f"\n    {source}\n    {caret}"
@@ -72,8 +74,8 @@ class Problems:
 
     items: list[Problem] = field(default_factory=list)
 
-    def add(self, location: Location, message: str, severity: str = "error") -> None:
-        self.items.append(Problem(location, message, severity))
+    def add(self, location: Location, message: str, severity: str = "error", source: str | None = None) -> None:
+        self.items.append(Problem(location, message, severity, source))
 
     def extend(self, other: Problems | list[Problem]) -> None:
         self.items.extend(other.items if isinstance(other, Problems) else other)

@@ -30,6 +30,16 @@ class LocatedDocument:
     file: str
     data: Any
     locations: dict[Path_, Location] = field(default_factory=dict)
+    lines: list[str] = field(default_factory=list)
+
+    def problem(self, path: Path_, message: str, key: bool = False) -> Problem:
+        """A problem located at ``path`` (at its key when ``key``), carrying the source line."""
+        location = (self.locations.get((*tuple(path), "__key__")) if key else None) or self.where(path)
+        return self.problem_at(location, message)
+
+    def problem_at(self, location: Location, message: str) -> Problem:
+        source = self.lines[location.line - 1] if 0 < location.line <= len(self.lines) else None
+        return Problem(location, message, source=source)
 
     def where(self, path: Path_) -> Location:
         """The location of ``path``, or of its nearest ancestor that has one."""
@@ -93,7 +103,9 @@ def loads_located(text: str, file: str = "<string>") -> LocatedDocument:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         loc = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
-        raise SpecError([Problem(loc, f"YAML syntax: {exc.problem}")]) from exc
+        lines = text.splitlines()
+        source = lines[loc.line - 1] if 0 < loc.line <= len(lines) else None
+        raise SpecError([Problem(loc, f"YAML syntax: {exc.problem}", source=source)]) from exc
     finally:
         loader.dispose()
     locations: dict[Path_, Location] = {}
@@ -101,9 +113,25 @@ def loads_located(text: str, file: str = "<string>") -> LocatedDocument:
     if node is None:
         raise SpecError([Problem(Location(file, 1, 1), "the file is empty")])
     data = _construct(node, (), file, locations, problems, _UniqueKeyLoader(""))
+    doc = LocatedDocument(file, data, locations, text.splitlines())
     if problems:
-        raise SpecError(problems)
-    return LocatedDocument(file, data, locations)
+        raise SpecError([doc.problem_at(p.location, p.message) for p in problems])
+    return doc
+
+
+def dotted(path: Path_, data: Any) -> str:
+    """A readable path: list positions that came from YAML mappings shown by their keys."""
+    parts, node = [], data
+    for step in path:
+        if isinstance(step, int) and isinstance(node, dict) and 0 <= step < len(node):
+            key = list(node)[step]
+            parts.append(str(key))
+            node = node[key]
+        else:
+            parts.append(str(step))
+            node = node.get(step) if isinstance(node, dict) else (
+                node[step] if isinstance(node, list) and isinstance(step, int) and step < len(node) else None)
+    return ".".join(parts)
 
 
 def pydantic_problems(doc: LocatedDocument, exc: Any, prefix: Path_ = ()) -> list[Problem]:
@@ -113,18 +141,13 @@ def pydantic_problems(doc: LocatedDocument, exc: Any, prefix: Path_ = ()) -> lis
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
         full = (*prefix, *loc)
         message = err["msg"]
+        if message.startswith("Value error, "):
+            message = message[len("Value error, "):]
         if err["type"] == "extra_forbidden":
-            location = doc.locations.get((*full, "__key__")) or doc.where(full)
-            message = f"unknown key '{loc[-1]}'"
+            problems.append(doc.problem(full, f"unknown key '{loc[-1]}'", key=True))
         elif err["type"] == "missing":
-            location = doc.where(full[:-1])
-            message = f"missing key '{loc[-1]}'"
+            problems.append(doc.problem(full[:-1], f"missing key '{loc[-1]}'"))
         else:
-            location = doc.where(full)
-            if message.startswith("Value error, "):
-                message = message[len("Value error, "):]
-            dotted = ".".join(str(p) for p in loc)
-            if dotted:
-                message = f"{dotted}: {message}"
-        problems.append(Problem(location, message))
+            where = dotted(full, doc.data)
+            problems.append(doc.problem(full, f"{where}: {message}" if where else message))
     return problems

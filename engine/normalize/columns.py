@@ -142,3 +142,22 @@ def put_reason(frame: StagedFrame, plan: ColumnPlan) -> str:
     name = f"__{column.name}_reason"
     frame.put(name, pl.coalesce(reasons) if reasons else pl.lit(None, pl.String))
     return name
+
+
+def normalize_values(column: ColumnSpec, values: list[str | None], rules: orgs.OrgKeyRules | None = None
+                     ) -> pl.DataFrame:
+    """Normalise a list of raw cells of one column (for notebooks and tests).
+
+    Returns the staged columns plus ``reason``. ``required_when`` conditions are
+    not evaluated (they read other columns).
+
+    Example::
+
+        normalize_values(ColumnSpec(name="d", type="date", zh="日期"), ["2023年1月5日"])
+    """
+    column = column.model_copy(update={"required_when": None})
+    frame = StagedFrame([column.name])
+    plan = column_plan(frame, column, rules or orgs.OrgKeyRules.default())
+    reason = put_reason(frame, plan)
+    raw = pl.DataFrame({column.name: values}, schema={column.name: pl.String})
+    return frame.run(raw).select(*plan.outputs, pl.col(reason).alias("reason"))
