@@ -193,7 +193,7 @@ def _remap_locations(doc: LocatedDocument) -> LocatedDocument:
                     if len(rest) >= 2 and rest[1] in cols:
                         rest = ("columns", cols.index(rest[1]), *rest[2:])
                 remapped[("datasets", i, *rest)] = loc
-    return LocatedDocument(doc.file, doc.data, remapped, doc.lines)
+    return LocatedDocument(doc.file, doc.data, remapped, doc.sources)
 
 
 def load_catalogue(path: Path, display_name: str | None = None) -> Catalogue:

@@ -7,6 +7,7 @@ holds the lock on the output directory.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from pathlib import Path
@@ -109,6 +110,176 @@ def _print_accounting(result) -> None:
         for f in d.files:
             for w in f.warnings:
                 err.print(f"[yellow]{d.name}[/] {f.path}: {w}", markup=True, highlight=False)
+
+
+AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="数据截止日 / as-of date YYYY-MM-DD (default: today)")]
+ModelSel = Annotated[list[str] | None, typer.Option("--model", help="只运行这些模型 / only these model ids")]
+
+
+def _as_of(text: str | None) -> dt.date:
+    if text is None:
+        return dt.date.today()
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        err.print(f"[red]--as-of '{text}' is not a date like 2024-06-30[/]")
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+@app.command()
+def models(models: ModelsOpt = None, as_json: JsonOpt = False) -> None:
+    """列出模型 / list the supervision models."""
+    project = _project(models, None, None, True)
+    try:
+        loaded = project.load_models()
+    except SpecError as exc:
+        _fail_spec(exc)
+    if as_json:
+        print(json.dumps([{"id": m.spec.id, "version": m.spec.version, "title": m.spec.title.zh,
+                           "title_en": m.spec.title.en, "subject_type": m.spec.subject_type,
+                           "datasets": m.spec.datasets, "rules": [r.id for r in m.spec.rules],
+                           "tests": len(m.spec.tests), "legal_basis": m.spec.legal_basis.citation,
+                           "file": str(m.path)} for m in loaded], ensure_ascii=False, indent=1))
+        return
+    table = Table(title="法律监督模型 / supervision models")
+    for col in ("id", "版本", "名称", "数据集", "规则", "测试", "法律依据"):
+        table.add_column(col, overflow="fold", no_wrap=col == "id")
+    for m in loaded:
+        table.add_row(m.spec.id, m.spec.version, m.spec.title.zh, "\n".join(m.spec.datasets),
+                      ", ".join(r.id for r in m.spec.rules), str(len(m.spec.tests)), m.spec.legal_basis.citation)
+    out.print(table)
+
+
+@app.command()
+def validate(models: ModelsOpt = None, model: ModelSel = None) -> None:
+    """检查模型定义（含在空表上试运行）/ validate the models: every problem with file:line."""
+    project = _project(models, None, None, True)
+    try:
+        plans = project.validate(model)
+    except SpecError as exc:
+        _fail_spec(exc)
+    except KeyError as exc:
+        err.print(f"[red]{exc.args[0]}[/]")
+        raise typer.Exit(EXIT_USAGE) from None
+    out.print(f"[green]{len(plans)} 个模型全部通过校验 / {len(plans)} model(s) valid[/]")
+
+
+@app.command("test")
+def test_models(models: ModelsOpt = None, model: ModelSel = None, as_json: JsonOpt = False) -> None:
+    """运行模型文件中的测试 / run the tests written inside the model files."""
+    project = _project(models, None, None, True)
+    try:
+        outcomes = project.test(model)
+    except SpecError as exc:
+        _fail_spec(exc)
+    except KeyError as exc:
+        err.print(f"[red]{exc.args[0]}[/]")
+        raise typer.Exit(EXIT_USAGE) from None
+    failed = [o for o in outcomes if not o.passed]
+    if as_json:
+        print(json.dumps([{"model": o.model_id, "test": o.name, "passed": o.passed, "problems": o.problems,
+                           "location": o.location} for o in outcomes], ensure_ascii=False, indent=1))
+    else:
+        for o in outcomes:
+            mark = "[green]PASS[/]" if o.passed else "[red]FAIL[/]"
+            out.print(f"{mark} {o.model_id} · {o.name}", highlight=False)
+            for p in o.problems:
+                out.print(f"       {o.location}: {p}", markup=False, highlight=False)
+        out.print(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed")
+    if failed or not outcomes:
+        raise typer.Exit(1)
+
+
+@app.command()
+def explain(model_id: Annotated[str, typer.Argument(help="model id")], models: ModelsOpt = None,
+            as_of: AsOfOpt = None,
+            dialect: Annotated[str, typer.Option(help="SQL dialect to print (duckdb, spark)")] = "duckdb") -> None:
+    """打印模型的执行计划与 SQL / print a model's plan and its SQL."""
+    project = _project(models, None, None, True)
+    try:
+        print(project.explain(model_id, _as_of(as_of), dialect))
+    except SpecError as exc:
+        _fail_spec(exc)
+    except KeyError as exc:
+        err.print(f"[red]{exc.args[0]}[/]")
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+@app.command()
+def run(models: ModelsOpt = None, data: DataOpt = None, out_dir: OutOpt = None, as_of: AsOfOpt = None,
+        model: ModelSel = None,
+        engine: Annotated[str, typer.Option("--engine", help="duckdb | spark")] = "duckdb",
+        as_json: JsonOpt = False) -> None:
+    """运行模型，生成线索清单与报告 / run the models and publish a run directory."""
+    from engine.runs import LockHeld
+
+    if engine not in ("duckdb", "spark"):
+        err.print(f"[red]--engine must be duckdb or spark, not '{engine}'[/]")
+        raise typer.Exit(EXIT_USAGE)
+    project = _project(models, data, out_dir, as_json)
+    when = _as_of(as_of)
+    try:
+        result = project.run(when, model, engine)
+    except SpecError as exc:
+        if as_json:
+            print(json.dumps({"status": "error", "exit_code": EXIT_USAGE, "error": exc.render(False)},
+                             ensure_ascii=False))
+        _fail_spec(exc)
+    except KeyError as exc:
+        err.print(f"[red]{exc.args[0]}[/]")
+        raise typer.Exit(EXIT_USAGE) from None
+    except LockHeld as exc:
+        if as_json:
+            print(json.dumps({"status": "locked", "exit_code": 4, "error": str(exc)}, ensure_ascii=False))
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(4) from None
+    if as_json:
+        print(json.dumps(result.to_json(), ensure_ascii=False))
+    else:
+        _print_run(result)
+    raise typer.Exit(result.exit_code)
+
+
+def _print_run(result) -> None:
+    table = Table(title=f"运行 {result.run_id} · 状态 {result.status}")
+    for col in ("模型", "状态", "线索", "用时(秒)", "说明"):
+        table.add_column(col, overflow="fold", no_wrap=col == "模型")
+    for m in result.models:
+        colour = {"ok": "green", "failed": "red", "skipped": "yellow"}[m.status]
+        table.add_row(m.id, f"[{colour}]{m.status}[/]", str(m.clues), f"{m.seconds:.2f}", m.reason or "")
+    out.print(table)
+    out.print(f"线索清单 clues: {result.run_dir / 'clues.xlsx'}")
+    out.print(f"报告 report:   {result.run_dir / 'report.html'}")
+
+
+@app.command()
+def sample(out_dir: Annotated[Path, typer.Option("--out", help="where to write the data root")] = Path(
+        "sample_data/generated"),
+           seed: Annotated[int, typer.Option(help="random seed (same seed, same files)")] = 20240630,
+           scale: Annotated[int, typer.Option(help="background population size")] = 2000) -> None:
+    """生成带已知答案的样例数据 / generate the sample data root and its truth file."""
+    from sample_data.generate import generate
+
+    truth = generate(out_dir, seed=seed, scale=scale)
+    out.print(f"样例数据 sample data: {out_dir} ({len(truth['datasets'])} datasets); truth: {out_dir / 'truth.json'}")
+
+
+@app.command()
+def demo(out_dir: OutOpt = None) -> None:
+    """生成样例数据并运行全部模型 / generate the sample data and run every model."""
+    from engine.project import DEFAULT_DATA
+    from sample_data.generate import AS_OF, generate
+
+    if not (DEFAULT_DATA / "truth.json").exists():
+        generate(DEFAULT_DATA)
+        out.print(f"样例数据已生成 / sample data generated: {DEFAULT_DATA}")
+    project = _project(None, DEFAULT_DATA, out_dir, False)
+    try:
+        result = project.run(AS_OF)
+    except SpecError as exc:
+        _fail_spec(exc)
+    _print_run(result)
+    raise typer.Exit(result.exit_code)
 
 
 def main() -> None:

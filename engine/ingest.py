@@ -130,6 +130,28 @@ class Staging:
         return self.root / "datasets" / f"{name}{suffix}"
 
 
+SYSTEM_COLUMNS = {"_rid": pl.Int64, "_file": pl.String, "_row": pl.Int64, "_extra": pl.String}
+
+
+def empty_staged_frame(dataset: DatasetSpec, rules: OrgKeyRules) -> pl.DataFrame:
+    """A zero-row frame with exactly the staged columns and types of ``dataset``."""
+    raw = pl.DataFrame({c: [] for c in dataset.column_names}, schema={c: pl.String for c in dataset.column_names})
+    raw = raw.with_columns(pl.lit(None, pl.Int64).alias("_row"), pl.lit(None, pl.String).alias("_extra"))
+    out = normalize_frame(raw, dataset, rules).drop("_h1", "_h2", "_reason", "_row", "_extra")
+    return out.with_columns([pl.lit(None, t).alias(n) for n, t in SYSTEM_COLUMNS.items()])
+
+
+def staged_column_names(dataset: DatasetSpec) -> list[str]:
+    """Names of the staged columns (normal forms, flags, keys, system columns)."""
+    names: list[str] = []
+    suffixes = {"id_cn": ["_valid"], "credit_code": ["_valid"], "party_id": ["_valid_id", "_valid_code"],
+                "org_name": ["_key", "_phase"], "party_name": ["_key", "_phase"]}
+    for column in dataset.columns:
+        names.append(column.name)
+        names.extend(column.name + s for s in suffixes.get(column.type, []))
+    return names + list(SYSTEM_COLUMNS)
+
+
 def dataset_fingerprint(dataset: DatasetSpec, rules: OrgKeyRules) -> str:
     """Changes whenever the staged form of a file of this dataset could change."""
     payload = json.dumps({
@@ -363,7 +385,7 @@ def _combine(result: DatasetResult, parts: list[tuple[int, str, Path]], staging:
                     JOIN part_files AS f ON f._part = p.filename
                 ),
                 firsts AS (SELECT min(_pos) AS _pos FROM rows GROUP BY _h1, _h2)
-                SELECT * EXCLUDE (_h1, _h2, _pos) FROM rows SEMI JOIN firsts USING (_pos)
+                SELECT * EXCLUDE (_h1, _h2, _pos), _pos AS _rid FROM rows SEMI JOIN firsts USING (_pos)
             ) TO $out (FORMAT parquet, COMPRESSION zstd)
             """,
             {"parts": parts_list, "out": str(tmp)},

@@ -13,13 +13,20 @@ Example::
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from connectors.files import discover
 from engine.catalog import Catalogue, load_catalogue
+from engine.errors import Problem, SpecError
 from engine.ingest import IngestResult, Staging, ingest
+from engine.model.compile import compile_model
+from engine.model.load import LoadedModel, load_models
+from engine.model.testing import TestOutcome, run_model_tests
+from engine.plan import ModelPlan
 from engine.reporting import Reporter, SilentReporter
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -66,6 +73,94 @@ class Project:
         if unknown:
             raise KeyError(f"unknown dataset(s) {unknown}; the catalogue has {list(self.catalogue.names)}")
         return ingest(self.catalogue, self.data_dir, self.staging, datasets, self.reporter)
+
+    # ------------------------------------------------------------------ models
+
+    def load_models(self, ids: list[str] | None = None) -> list[LoadedModel]:
+        """Load the model files; raises SpecError with every problem (of the selected models)."""
+        self.catalogue  # noqa: B018 - the catalogue's own problems are reported first
+        result = load_models(self.models_dir, _display(self.models_dir))
+        if not ids:
+            if result.problems:
+                raise SpecError(result.problems)
+            return result.models
+        selected = [m for m in result.models if m.spec.id in ids]
+        missing = sorted(set(ids) - {m.spec.id for m in selected})
+        if missing and result.problems:
+            raise SpecError(result.problems)  # the asked-for model may be one of the broken files
+        if missing:
+            raise KeyError(f"unknown model(s) {missing}; available: {sorted(m.spec.id for m in result.models)}")
+        return selected
+
+    def compile(self, as_of: dt.date, ids: list[str] | None = None) -> list[ModelPlan]:
+        plans, problems = [], []
+        for loaded in self.load_models(ids):
+            try:
+                plans.append(compile_model(loaded, self.catalogue, as_of))
+            except SpecError as exc:
+                problems.extend(exc.problems)
+        if problems:
+            raise SpecError(problems)
+        return plans
+
+    def validate(self, ids: list[str] | None = None) -> list[ModelPlan]:
+        """Load, compile and dry-run every model on empty tables; raises SpecError listing all problems."""
+        plans = self.compile(dt.date.today(), ids)
+        problems: list[Problem] = []
+        with tempfile.TemporaryDirectory(prefix="lsm-validate-") as tmp:
+            backend = self.backend("duckdb", Path(tmp))
+            try:
+                backend.load_empty(self.catalogue, sorted({d for p in plans for d in p.datasets}))
+                for plan in plans:
+                    for step in plan.steps:
+                        try:
+                            backend.con.execute(step.create_sql())
+                        except Exception as exc:  # duckdb raises many error types; all are model errors here
+                            location = step.location
+                            problems.append(Problem(location, f"{plan.model_id}: step {step.name} does not run: "
+                                                              f"{str(exc).splitlines()[0]}") if location else
+                                            Problem(_fallback(plan), str(exc)))
+                            break
+            finally:
+                backend.close()
+        if problems:
+            raise SpecError(problems)
+        return plans
+
+    def test(self, ids: list[str] | None = None) -> list[TestOutcome]:
+        outcomes = []
+        for loaded in self.load_models(ids):
+            outcomes.extend(run_model_tests(loaded, self.catalogue))
+        return outcomes
+
+    def explain(self, model_id: str, as_of: dt.date | None = None, dialect: str = "duckdb") -> str:
+        plan = self.compile(as_of or dt.date.today(), [model_id])[0]
+        return plan.explain(dialect)
+
+    def backend(self, engine: str, temp_dir: Path):
+        if engine == "duckdb":
+            from engine.execute.duckdb_backend import DuckDBBackend
+
+            return DuckDBBackend.in_memory(temp_dir)
+        if engine == "spark":
+            from engine.execute.spark_backend import SparkBackend
+
+            return SparkBackend.local(temp_dir)
+        raise ValueError(f"unknown engine '{engine}' (duckdb or spark)")
+
+    def run(self, as_of: dt.date | None = None, ids: list[str] | None = None, engine: str = "duckdb"):
+        """Validate, then run the models and publish a run directory (see engine.runner)."""
+        from engine.runner import execute_run
+
+        as_of = as_of or dt.date.today()
+        plans = self.compile(as_of, ids)
+        return execute_run(self, plans, as_of, engine)
+
+
+def _fallback(plan: ModelPlan):
+    from engine.errors import Location
+
+    return Location(plan.source_file)
 
 
 def _display(path: Path) -> str:

@@ -30,7 +30,7 @@ class LocatedDocument:
     file: str
     data: Any
     locations: dict[Path_, Location] = field(default_factory=dict)
-    lines: list[str] = field(default_factory=list)
+    sources: dict[str, list[str]] = field(default_factory=dict)  # file -> its lines (for error display)
 
     def problem(self, path: Path_, message: str, key: bool = False) -> Problem:
         """A problem located at ``path`` (at its key when ``key``), carrying the source line."""
@@ -38,7 +38,8 @@ class LocatedDocument:
         return self.problem_at(location, message)
 
     def problem_at(self, location: Location, message: str) -> Problem:
-        source = self.lines[location.line - 1] if 0 < location.line <= len(self.lines) else None
+        lines = self.sources.get(location.file, [])
+        source = lines[location.line - 1] if 0 < location.line <= len(lines) else None
         return Problem(location, message, source=source)
 
     def where(self, path: Path_) -> Location:
@@ -52,7 +53,17 @@ class LocatedDocument:
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """A safe loader; duplicate mapping keys are detected by our own walker."""
+    """A safe loader with YAML 1.2 booleans: only true/false are booleans, so keys such
+    as ``on`` (a join condition) and values such as ``no``/``yes`` stay strings.
+    Duplicate mapping keys are detected by our own walker."""
+
+
+_UniqueKeyLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_UniqueKeyLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", __import__("re").compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
 
 
 def _construct(node: yaml.Node, path: Path_, file: str, locations: dict, problems: list[Problem],
@@ -113,7 +124,7 @@ def loads_located(text: str, file: str = "<string>") -> LocatedDocument:
     if node is None:
         raise SpecError([Problem(Location(file, 1, 1), "the file is empty")])
     data = _construct(node, (), file, locations, problems, _UniqueKeyLoader(""))
-    doc = LocatedDocument(file, data, locations, text.splitlines())
+    doc = LocatedDocument(file, data, locations, {file: text.splitlines()})
     if problems:
         raise SpecError([doc.problem_at(p.location, p.message) for p in problems])
     return doc

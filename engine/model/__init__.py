@@ -1,0 +1,1 @@
+"""The model language: spec (what analysts write), load, expressions, compile."""

@@ -1,0 +1,368 @@
+"""The compiler: a located ``ModelSpec`` in, a :class:`~engine.plan.ModelPlan` out.
+
+Only this package turns what an analyst wrote into what runs. It resolves
+every name (inputs, lookup tables, relations, columns), checks every
+expression through the sandbox (:mod:`engine.model.expressions`), and builds
+each step's SQL as a sqlglot AST — never by string concatenation. Problems are
+collected, each with the file:line of the value that caused it, and raised
+together. Pure: no data, no database.
+
+Lineage: every derived row carries ``_refs``, the list of source rows
+(dataset, file, row) it came from; input rows are referenced through their
+``_file``/``_row``. A clue's evidence is the union of its hits' refs.
+
+Example::
+
+    plan = compile_model(loaded, catalogue, as_of=date(2024, 6, 30))
+    [s.name for s in plan.steps]
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+
+from sqlglot import exp
+
+from engine import __version__
+from engine.catalog import Catalogue
+from engine.errors import Problem, SpecError
+from engine.ingest import staged_column_names
+from engine.model.expressions import ExpressionError, Level, Scope, check
+from engine.model.load import LoadedModel
+from engine.model.spec import JoinSpec, MergeIntervalsSpec, QuerySpec
+from engine.plan import REF_TYPE, ModelPlan, Step
+
+REF_LIST = exp.DataType.build(f"{REF_TYPE}[]", dialect="duckdb")
+TABLE_TYPES = {"text": "VARCHAR", "int": "BIGINT", "amount": "DECIMAL(18,2)", "date": "DATE", "bool": "BOOLEAN",
+               "float": "DOUBLE"}
+
+
+def dataset_table(name: str) -> str:
+    return f"ds_{name}"
+
+
+@dataclass
+class ObjectInfo:
+    """Something a query can read: an input, an inline table or a relation."""
+
+    name: str
+    kind: str  # input | table | relation
+    table: str  # the DuckDB object holding it
+    columns: list[str]
+    dataset: str | None = None
+
+    @property
+    def has_rid(self) -> bool:
+        return "_rid" in self.columns
+
+
+@dataclass
+class Compiler:
+    loaded: LoadedModel
+    catalogue: Catalogue
+    as_of: dt.date
+    problems: list[Problem] = field(default_factory=list)
+    objects: dict[str, ObjectInfo] = field(default_factory=dict)
+    steps: list[Step] = field(default_factory=list)
+
+    @property
+    def spec(self):
+        return self.loaded.spec
+
+    @property
+    def prefix(self) -> str:
+        return f"m_{self.spec.id}"
+
+    def problem(self, path: tuple, message: str) -> None:
+        self.problems.append(self.loaded.doc.problem(path, message))
+
+    def expr(self, text, scope: Scope, level: Level, path: tuple) -> exp.Expression:
+        """Check an expression; on failure record a located problem and return NULL."""
+        try:
+            return check(text, scope, level, as_of=self.as_of)
+        except ExpressionError as exc:
+            self.problem(path, str(exc))
+            return exp.Null()
+
+    def obj(self, name: str, path: tuple) -> ObjectInfo | None:
+        if name in self.objects:
+            return self.objects[name]
+        self.problem(path, f"unknown input, table or relation '{name}' (declared: {sorted(self.objects)})")
+        return None
+
+    # ------------------------------------------------------------------ lineage
+
+    def refs(self, alias: str, info: ObjectInfo, nullable: bool = False) -> exp.Expression:
+        """The source-row references of one row of ``alias``."""
+        if info.kind == "input":
+            ref = exp.Struct(expressions=[
+                exp.PropertyEQ(this=exp.to_identifier("d"), expression=exp.Literal.string(info.dataset)),
+                exp.PropertyEQ(this=exp.to_identifier("f"), expression=exp.column("_file", alias)),
+                exp.PropertyEQ(this=exp.to_identifier("r"), expression=exp.column("_row", alias)),
+            ])
+            value: exp.Expression = exp.Array(expressions=[ref])
+            if nullable:
+                value = exp.Case(ifs=[exp.If(this=exp.Is(this=exp.column("_rid", alias), expression=exp.Null()),
+                                             true=exp.cast(exp.Array(expressions=[]), REF_LIST))], default=value)
+            return value
+        if info.kind == "relation":
+            column = exp.column("_refs", alias)
+            return exp.Coalesce(this=column, expressions=[exp.cast(exp.Array(expressions=[]), REF_LIST)]
+                                ) if nullable else column
+        return exp.cast(exp.Array(expressions=[]), REF_LIST)
+
+    @staticmethod
+    def concat_refs(parts: list[exp.Expression]) -> exp.Expression:
+        if not parts:
+            return exp.cast(exp.Array(expressions=[]), REF_LIST)
+        out = parts[0]
+        for part in parts[1:]:
+            out = exp.ArrayConcat(this=out, expressions=[part])
+        return out
+
+    # ------------------------------------------------------------------ objects
+
+    def add_inputs(self) -> None:
+        for name, spec in self.spec.inputs.items():
+            path = ("inputs", name)
+            if spec.dataset not in self.catalogue.names:
+                self.problem((*path, "dataset"), f"unknown dataset '{spec.dataset}' (the catalogue has "
+                                                 f"{', '.join(self.catalogue.names)})")
+                continue
+            columns = staged_column_names(self.catalogue.dataset(spec.dataset))
+            info = ObjectInfo(name, "input", f"{self.prefix}__{name}", columns, spec.dataset)
+            query = exp.select("*").from_(exp.to_table(dataset_table(spec.dataset)).as_(name))
+            if spec.where:
+                query = query.where(self.expr(spec.where, Scope({name: set(columns)}), Level.ROW, (*path, "where")))
+            self.steps.append(Step(info.table, "input", query, "view", f"{name}: {spec.dataset}",
+                                   self.loaded.doc.where(path)))
+            self.objects[name] = info
+
+    def add_tables(self) -> None:
+        for name, spec in self.spec.tables.items():
+            path = ("tables", name)
+            columns = list(spec.columns)
+            rows = []
+            for r, row in enumerate(spec.rows):
+                cells = []
+                for value, (column, kind) in zip(row, spec.columns.items(), strict=True):
+                    literal = exp.Null() if value is None else (
+                        exp.Literal.number(value) if isinstance(value, (int, float)) and not isinstance(value, bool)
+                        else exp.Boolean(this=value) if isinstance(value, bool) else exp.Literal.string(str(value)))
+                    cells.append(exp.cast(literal, TABLE_TYPES[kind]).as_(column) if r == 0 else
+                                 exp.cast(literal, TABLE_TYPES[kind]))
+                rows.append(cells)
+            if not rows:
+                self.problem(path, "a lookup table needs at least one row")
+                continue
+            query: exp.Expression = exp.select(*rows[0])
+            for cells in rows[1:]:
+                query = exp.union(query, exp.select(*cells), distinct=False)
+            info = ObjectInfo(name, "table", f"{self.prefix}__{name}", columns)
+            self.steps.append(Step(info.table, "table", query, "table", spec.description or f"lookup table {name}",
+                                   self.loaded.doc.where(path)))
+            self.objects[name] = info
+
+    def add_relations(self) -> None:
+        from engine.model.compile_match import compile_match
+
+        for name, spec in self.spec.relations.items():
+            path = ("relations", name)
+            if spec.kind == "merge_intervals":
+                info = self.merge_intervals(name, spec.merge_intervals, (*path, "merge_intervals"))
+            elif spec.kind == "match":
+                info = compile_match(self, name, spec.match, (*path, "match"))
+            else:
+                info = self.query_relation(name, spec.query, path, spec.description)
+            if info is not None:
+                self.objects[name] = info
+
+    # ------------------------------------------------------------------ queries
+
+    def source_scope(self, from_name: str, joins: list[JoinSpec], path: tuple
+                     ) -> tuple[exp.Select, Scope, list[exp.Expression], dict[str, exp.Expression]] | None:
+        """FROM + joins of a query: the SELECT skeleton, its scope, the refs and exists-flags."""
+        base = self.obj(from_name, (*path, "from"))
+        if base is None:
+            return None
+        scope = Scope({from_name: set(base.columns)})
+        query = exp.select().from_(exp.to_table(base.table).as_(from_name))
+        refs = [self.refs(from_name, base)]
+        filters: list[exp.Expression] = []
+        flags: dict[str, exp.Expression] = {}
+        for i, join in enumerate(joins):
+            jpath = (*path, "join", i)
+            target = self.obj(join.to, (*jpath, "to"))
+            if target is None:
+                continue
+            alias = join.name
+            if alias in scope.aliases or alias in flags:
+                self.problem(jpath, f"alias '{alias}' is used twice in this query; give the join an 'alias'")
+                continue
+            on_scope = Scope({**scope.aliases, alias: set(target.columns)}, set(flags))
+            on = self._with_flags(self.expr(join.on, on_scope, Level.ROW, (*jpath, "on")), flags)
+            table = exp.to_table(target.table).as_(alias)
+            if join.kind in ("inner", "left"):
+                query = query.join(table, on=on, join_type=join.kind)
+                scope.aliases[alias] = set(target.columns)
+                refs.append(self.refs(alias, target, nullable=join.kind == "left"))
+            else:
+                exists = exp.Exists(this=exp.select(exp.Literal.number(1)).from_(table).where(on))
+                if join.kind == "semi":
+                    filters.append(exists)
+                elif join.kind == "anti":
+                    filters.append(exp.Not(this=exists))
+                else:
+                    flags[alias] = exists
+        scope.names = set(flags)
+        for f in filters:
+            query = query.where(f)
+        return query, scope, refs, flags
+
+    @staticmethod
+    def _with_flags(tree: exp.Expression, flags: dict[str, exp.Expression]) -> exp.Expression:
+        if not flags:
+            return tree
+
+        def swap(node):
+            if isinstance(node, exp.Column) and not node.table and node.name in flags:
+                return flags[node.name].copy()
+            return node
+
+        return tree.transform(swap)
+
+    def query_relation(self, name: str, spec: QuerySpec, path: tuple, description: str) -> ObjectInfo | None:
+        built = self.source_scope(spec.from_, spec.join, path)
+        if built is None:
+            return None
+        query, scope, refs, flags = built
+        base = self.objects[spec.from_]
+        if spec.where:
+            query = query.where(self._with_flags(self.expr(spec.where, scope, Level.ROW, (*path, "where")), flags))
+        columns: list[str] = []
+        if spec.group_by:
+            keys = [self._with_flags(self.expr(g, scope, Level.ROW, (*path, "group_by", i)), flags)
+                    for i, g in enumerate(spec.group_by)]
+            scope.group_keys = {k.sql("duckdb") for k in keys if isinstance(k, exp.Column)}
+            query = query.group_by(*keys)
+            for out, text in spec.select.items():
+                query = query.select(self._with_flags(
+                    self.expr(text, scope, Level.GROUP, (*path, "select", out)), flags).as_(out))
+                columns.append(out)
+            row_refs = self.concat_refs(refs)
+            query = query.select(exp.ArrayDistinct(this=exp.Flatten(this=exp.ArrayAgg(this=row_refs))).as_("_refs"))
+        else:
+            if spec.select:
+                for out, text in spec.select.items():
+                    query = query.select(self._with_flags(
+                        self.expr(text, scope, Level.ROW, (*path, "select", out)), flags).as_(out))
+                    columns.append(out)
+                if base.has_rid and "_rid" not in spec.select:
+                    query = query.select(exp.column("_rid", spec.from_))
+                    columns.append("_rid")
+            else:
+                passthrough = [c for c in base.columns if c != "_refs"]
+                query = query.select(*[exp.column(c, spec.from_) for c in passthrough])
+                columns.extend(passthrough)
+                for flag, tree in flags.items():
+                    query = query.select(tree.copy().as_(flag))
+                    columns.append(flag)
+            query = query.select(self.concat_refs(refs).as_("_refs"))
+        columns.append("_refs")
+        info = ObjectInfo(name, "relation", f"{self.prefix}__{name}", columns)
+        self.steps.append(Step(info.table, "relation", query, "table", description or f"relation {name}",
+                               self.loaded.doc.where(path)))
+        return info
+
+    def merge_intervals(self, name: str, spec: MergeIntervalsSpec, path: tuple) -> ObjectInfo | None:
+        base = self.obj(spec.from_, (*path, "from"))
+        if base is None:
+            return None
+        alias = spec.from_
+        scope = Scope({alias: set(base.columns)})
+        keys = [self.expr(k, scope, Level.ROW, (*path, "key", i)) for i, k in enumerate(spec.key)]
+        key_names = [k.name if isinstance(k, exp.Column) else f"key{i}" for i, k in enumerate(keys)]
+        start = self.expr(spec.start, scope, Level.ROW, (*path, "start"))
+        end = self.expr(spec.end, scope, Level.ROW, (*path, "end"))
+        for reserved in ("start", "end", "spells", "_refs"):
+            if reserved in spec.carry or reserved in key_names:
+                self.problem((*path, "carry"), f"'{reserved}' is an output column of merge_intervals")
+        open_end = exp.cast(exp.Literal.string("9999-12-31"), "DATE")
+        # 1. the intervals, an open end as 9999-12-31
+        spells = exp.select(*[k.as_(n) for k, n in zip(keys, key_names, strict=True)],
+                            start.as_("_start"), exp.Coalesce(this=end, expressions=[open_end]).as_("_end"),
+                            self.refs(alias, base).as_("_refs")).from_(
+            exp.to_table(base.table).as_(alias)).where(exp.Not(this=exp.Is(this=start, expression=exp.Null())))
+        if spec.where:
+            spells = spells.where(self.expr(spec.where, scope, Level.ROW, (*path, "where")))
+        carry_scope = Scope({alias: set(base.columns)})
+        carried = {out: self.expr(text, carry_scope, Level.GROUP, (*path, "carry", out))
+                   for out, text in spec.carry.items()}
+        carried_columns = {c.name for tree in carried.values() for c in tree.find_all(exp.Column)}
+        for column in sorted(carried_columns):
+            spells = spells.select(exp.column(column, alias).as_(f"c__{column}"))
+        partition = [exp.column(n) for n in key_names]
+        order = [exp.Ordered(this=exp.column("_start")), exp.Ordered(this=exp.column("_end"))]
+        prev_end = exp.Window(this=exp.Max(this=exp.column("_end")), partition_by=partition,
+                              order=exp.Order(expressions=order),
+                              spec=exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING",
+                                                  end=exp.Literal.number(1), end_side="PRECEDING"))
+        gap = exp.Literal.number(spec.touching_days)
+        new_island = exp.Case(ifs=[exp.If(this=exp.or_(
+            exp.Is(this=exp.column("_prev_end"), expression=exp.Null()),
+            exp.GT(this=exp.column("_start"), expression=exp.cast(exp.Add(
+                this=exp.column("_prev_end"), expression=exp.Interval(this=gap, unit=exp.var("DAY"))), "DATE"))),
+            true=exp.Literal.number(1))], default=exp.Literal.number(0))
+        island = exp.Window(this=exp.Sum(this=exp.column("_new")), partition_by=partition,
+                            order=exp.Order(expressions=order),
+                            spec=exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING"))
+        ordered = exp.select("*", prev_end.as_("_prev_end")).from_(spells.subquery("s"))
+        flagged = exp.select("*", new_island.as_("_new")).from_(ordered.subquery("o"))
+        grouped = exp.select("*", island.as_("_island")).from_(flagged.subquery("f"))
+
+        def carried_sql(tree: exp.Expression) -> exp.Expression:
+            return tree.transform(lambda n: exp.column(f"c__{n.name}") if isinstance(n, exp.Column) else n)
+
+        merged_end = exp.Case(ifs=[exp.If(this=exp.EQ(this=exp.Max(this=exp.column("_end")), expression=open_end),
+                                          true=exp.Null())], default=exp.Max(this=exp.column("_end")))
+        query = exp.select(*[exp.column(n) for n in key_names], exp.Min(this=exp.column("_start")).as_("start"),
+                           merged_end.as_("end"), exp.Count(this=exp.Star()).as_("spells"),
+                           *[carried_sql(t).as_(o) for o, t in carried.items()],
+                           exp.ArrayDistinct(this=exp.Flatten(this=exp.ArrayAgg(this=exp.column("_refs")))).as_("_refs"),
+                           ).from_(grouped.subquery("g")).group_by(*[exp.column(n) for n in key_names],
+                                                                   exp.column("_island"))
+        columns = [*key_names, "start", "end", "spells", *carried, "_refs"]
+        info = ObjectInfo(name, "relation", f"{self.prefix}__{name}", columns)
+        self.steps.append(Step(info.table, "relation", query, "table",
+                               f"merge_intervals {name}: {alias} intervals per {', '.join(key_names)}, merged when "
+                               f"overlapping or within {spec.touching_days} day(s)", self.loaded.doc.where(path)))
+        return info
+
+
+def fingerprint(loaded: LoadedModel) -> str:
+    """The model's content fingerprint: its text (and its template's) and the engine version."""
+    return hashlib.sha256(f"{__version__}\n{loaded.text}".encode()).hexdigest()[:16]
+
+
+def compile_model(loaded: LoadedModel, catalogue: Catalogue, as_of: dt.date) -> ModelPlan:
+    """Compile one model; raises SpecError listing every problem found."""
+    from engine.model.compile_rule import compile_rule
+
+    compiler = Compiler(loaded, catalogue, as_of)
+    compiler.add_inputs()
+    compiler.add_tables()
+    compiler.add_relations()
+    spec = loaded.spec
+    plan = ModelPlan(spec.id, spec.version, fingerprint(loaded), spec.title.zh, spec.title.en,
+                     spec.legal_basis.citation, spec.legal_basis.text, spec.subject_type, spec.datasets,
+                     source_file=spec.source_file)
+    for i, rule in enumerate(spec.rules):
+        rule_plan = compile_rule(compiler, rule, ("rules", i))
+        if rule_plan is not None:
+            plan.rules.append(rule_plan)
+    if compiler.problems:
+        raise SpecError(compiler.problems)
+    plan.steps = compiler.steps
+    return plan

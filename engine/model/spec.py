@@ -1,0 +1,312 @@
+"""What an analyst writes: the typed form of a model YAML file (``ModelSpec``).
+
+A model names its inputs (catalogue datasets, optionally filtered), inline
+lookup tables, derived relations (queries, merged intervals, record matches)
+and one or more rules. Each rule is a query whose rows ("hits") are grouped
+by subject into clues, with amount, period, confidence, a Chinese summary,
+evidence and a score. Expressions are SQL strings (DuckDB dialect); the
+compiler (:mod:`engine.model.compile`) checks and turns them into a plan.
+
+These types only say what was written and where (``LocatedDocument``); they
+never touch data. The language is documented in docs/model-language.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _ident(value: str, what: str) -> str:
+    if not IDENT.match(value):
+        raise ValueError(f"{what} '{value}' must be lower-case letters, digits and _ (starting with a letter)")
+    return value
+
+
+class Title(_Spec):
+    zh: str
+    en: str = ""
+
+
+class LegalBasis(_Spec):
+    citation: str
+    text: str = ""
+
+
+class InputSpec(_Spec):
+    """A catalogue dataset used by the model, optionally filtered."""
+
+    dataset: str
+    where: str | None = None
+    description: str = ""
+
+
+class TableSpec(_Spec):
+    """An inline lookup table (e.g. prosecution thresholds)."""
+
+    columns: dict[str, Literal["text", "int", "amount", "date", "bool", "float"]]
+    rows: list[list[Any]]
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _check(self) -> TableSpec:
+        for i, row in enumerate(self.rows):
+            if len(row) != len(self.columns):
+                raise ValueError(f"row {i + 1} has {len(row)} values; the table has {len(self.columns)} columns")
+        return self
+
+
+JoinKind = Literal["inner", "left", "semi", "anti", "exists"]
+
+
+class JoinSpec(_Spec):
+    """Join another input/table/relation. ``semi``/``anti`` keep rows that have /
+    have no matching row; ``exists`` adds a boolean column ``alias`` instead of
+    joining (never multiplies rows)."""
+
+    to: str
+    alias: str | None = None
+    kind: JoinKind = "inner"
+    on: str
+
+    @property
+    def name(self) -> str:
+        return self.alias or self.to
+
+
+class QuerySpec(_Spec):
+    """A relation (or the hits of a rule): rows of ``from`` joined and filtered."""
+
+    from_: str = Field(alias="from")
+    join: list[JoinSpec] = Field(default_factory=list)
+    where: str | None = None
+    group_by: list[str] = Field(default_factory=list)
+    select: dict[str, str] = Field(default_factory=dict)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class MergeIntervalsSpec(_Spec):
+    """Merge overlapping or touching intervals per key (gaps-and-islands).
+
+    Output columns: the key columns, ``start``, ``end`` (null = open-ended),
+    ``spells`` (how many source intervals), and each ``carry`` aggregate.
+    """
+
+    from_: str = Field(alias="from")
+    key: list[str]
+    start: str
+    end: str
+    where: str | None = None
+    touching_days: int = 1
+    carry: dict[str, str] = Field(default_factory=dict)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("key", mode="before")
+    @classmethod
+    def _one_key(cls, value):
+        return [value] if isinstance(value, str) else value
+
+
+class CompareSpec(_Spec):
+    """One field comparison of a match: the method decides the levels (see docs)."""
+
+    field: str
+    right_field: str | None = None
+    method: Literal["id_cn", "name_zh", "org_name", "date", "exact"]
+    levels: list[str] | None = None
+    within_days: int = 0
+    weight: float = 1.0
+
+
+class MatchSpec(_Spec):
+    """Link rows of ``left`` to rows of ``right``: block, compare, decide.
+
+    Output: ``_rid`` of the left row, the right row's ``select``ed columns,
+    ``match_score`` (0–1), ``match_level`` and ``_match`` (every field's level and
+    score, for the evidence). ``unique: true`` keeps a left row's link only
+    when exactly one right row was accepted.
+    """
+
+    left: str
+    right: str
+    left_where: str | None = None
+    right_where: str | None = None
+    block: list[str]
+    compare: list[CompareSpec]
+    accept: str
+    unique: bool = False
+    select: dict[str, str] = Field(default_factory=dict)
+    max_block_size: int = 10_000
+
+
+class RelationSpec(_Spec):
+    """A derived table: exactly one of query fields, ``merge_intervals`` or ``match``."""
+
+    description: str = ""
+    from_: str | None = Field(default=None, alias="from")
+    join: list[JoinSpec] = Field(default_factory=list)
+    where: str | None = None
+    group_by: list[str] = Field(default_factory=list)
+    select: dict[str, str] = Field(default_factory=dict)
+    merge_intervals: MergeIntervalsSpec | None = None
+    match: MatchSpec | None = None
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> RelationSpec:
+        kinds = [k for k, present in (("query", self.from_ is not None), ("merge_intervals", self.merge_intervals),
+                                      ("match", self.match)) if present]
+        if len(kinds) != 1:
+            raise ValueError("a relation needs exactly one of: from (a query), merge_intervals, match")
+        if self.from_ is None and (self.join or self.where or self.group_by or self.select):
+            raise ValueError("join/where/group_by/select belong to a query relation (with 'from')")
+        if self.from_ is not None and not self.select and self.group_by:
+            raise ValueError("a grouped relation must say what it selects")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return "merge_intervals" if self.merge_intervals else "match" if self.match else "query"
+
+    @property
+    def query(self) -> QuerySpec:
+        return QuerySpec.model_validate({"from": self.from_, "join": self.join, "where": self.where,
+                                         "group_by": self.group_by, "select": self.select})
+
+
+class SignalSpec(_Spec):
+    """A named scoring signal: a clue-level value scaled to 0–1, with a weight."""
+
+    value: str
+    scale: Literal["none", "max", "rank"] = "none"
+    weight: float = 1.0
+    label: str = ""
+
+
+class ScoreSpec(_Spec):
+    signals: dict[str, SignalSpec] = Field(default_factory=dict)
+    rank_by: list[str] = Field(default_factory=lambda: ["score DESC"])
+
+
+class EvidenceSpec(_Spec):
+    rows: list[str] = Field(default_factory=list)
+    values: dict[str, str] = Field(default_factory=dict)
+
+
+class ClueSpec(_Spec):
+    subject_id: str
+    subject_name: str
+    amount: str | None = None
+    period_start: str | None = None
+    period_end: str | None = None
+    confidence: str = "1.0"
+    values: dict[str, str] = Field(default_factory=dict)
+    summary: str
+    evidence: EvidenceSpec = Field(default_factory=EvidenceSpec)
+
+
+class RuleSpec(_Spec):
+    id: str
+    title: str = ""
+    description: str = ""
+    subject_type: str | None = None
+    from_: str = Field(alias="from")
+    join: list[JoinSpec] = Field(default_factory=list)
+    where: str | None = None
+    distinct_on: str | None = "from"
+    clue: ClueSpec
+    score: ScoreSpec = Field(default_factory=ScoreSpec)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("id")
+    @classmethod
+    def _rule_id(cls, value: str) -> str:
+        return _ident(value, "rule id")
+
+
+class ExpectedClue(_Spec):
+    subject_id: str
+    rule: str | None = None
+    amount: float | None = None
+    period_start: dt.date | None = None
+    period_end: dt.date | None = None
+
+
+class ModelTestSpec(_Spec):
+    """An in-file test: small tables per dataset (raw cells, as an agency sends
+    them) and the clues the model must produce — no more, no fewer."""
+
+    name: str
+    as_of: dt.date
+    given: dict[str, list[dict[str, Any]]]
+    expect: list[ExpectedClue] = Field(default_factory=list)
+
+
+class ParameterSpec(_Spec):
+    default: Any = None
+    description: str = ""
+
+
+SubjectType = Literal["person", "license", "penalty", "permit", "deposit", "complaint", "person_year"]
+
+
+class ModelSpec(_Spec):
+    id: str
+    version: str
+    title: Title
+    description: str = ""
+    owner: str = ""
+    tags: list[str] = Field(default_factory=list)
+    legal_basis: LegalBasis
+    subject_type: SubjectType
+    parameters: dict[str, ParameterSpec] = Field(default_factory=dict)
+    inputs: dict[str, InputSpec]
+    tables: dict[str, TableSpec] = Field(default_factory=dict)
+    relations: dict[str, RelationSpec] = Field(default_factory=dict)
+    rules: list[RuleSpec]
+    test_defaults: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    tests: list[ModelTestSpec] = Field(default_factory=list)
+    source_file: str = ""
+    extends: str | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _model_id(cls, value: str) -> str:
+        return _ident(value, "model id")
+
+    @field_validator("inputs", "tables", "relations")
+    @classmethod
+    def _names(cls, value: dict) -> dict:
+        for name in value:
+            _ident(name, "name")
+        return value
+
+    @model_validator(mode="after")
+    def _check(self) -> ModelSpec:
+        names = [*self.inputs, *self.tables, *self.relations]
+        duplicated = {n for n in names if names.count(n) > 1}
+        if duplicated:
+            raise ValueError(f"names used twice among inputs, tables and relations: {sorted(duplicated)}")
+        rule_ids = [r.id for r in self.rules]
+        if len(set(rule_ids)) != len(rule_ids):
+            raise ValueError(f"rule ids must be unique: {rule_ids}")
+        if not self.rules:
+            raise ValueError("a model needs at least one rule")
+        return self
+
+    @property
+    def datasets(self) -> list[str]:
+        return sorted({i.dataset for i in self.inputs.values()})

@@ -1,0 +1,80 @@
+"""What runs: a model compiled into plain data — a list of steps, each with its SQL AST.
+
+A :class:`ModelPlan` is produced by :mod:`engine.model.compile` and consumed
+by an executor (:mod:`engine.execute`). It can be printed (``lsm explain``),
+compared in tests without a database, and transpiled to another SQL dialect.
+
+Example::
+
+    plan = compile_model(loaded, catalogue, as_of=date(2024, 6, 30))
+    print(plan.explain())
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlglot import exp
+
+from engine.errors import Location
+
+REF_TYPE = "STRUCT(d VARCHAR, f VARCHAR, r BIGINT)"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One SQL object to create: ``CREATE [TEMP] VIEW|TABLE name AS query``."""
+
+    name: str
+    kind: str  # input | table | relation | match | hits | clues | evidence | output
+    query: exp.Expression
+    materialize: str = "table"  # view | table
+    description: str = ""
+    location: Location | None = None
+    rule_id: str | None = None
+    fanout_check: str | None = None  # hits: the alias whose rows must not repeat
+
+    def sql(self, dialect: str = "duckdb", pretty: bool = True) -> str:
+        return self.query.sql(dialect=dialect, pretty=pretty)
+
+    def create_sql(self, dialect: str = "duckdb") -> str:
+        kind = "VIEW" if self.materialize == "view" else "TABLE"
+        return f"CREATE OR REPLACE TEMP {kind} {self.name} AS {self.sql(dialect, pretty=False)}"
+
+
+@dataclass(frozen=True)
+class RulePlan:
+    rule_id: str
+    title: str
+    subject_type: str
+    output: str  # the name of the step holding the rule's final clue rows
+
+
+@dataclass
+class ModelPlan:
+    model_id: str
+    version: str
+    fingerprint: str
+    title_zh: str
+    title_en: str
+    legal_citation: str
+    legal_text: str
+    subject_type: str
+    datasets: list[str]
+    steps: list[Step] = field(default_factory=list)
+    rules: list[RulePlan] = field(default_factory=list)
+    source_file: str = ""
+
+    def explain(self, dialect: str = "duckdb") -> str:
+        lines = [f"-- model {self.model_id} v{self.version} ({self.title_zh})",
+                 f"-- fingerprint {self.fingerprint}", f"-- datasets: {', '.join(self.datasets)}", ""]
+        for i, step in enumerate(self.steps, 1):
+            where = f"  [{step.location}]" if step.location else ""
+            lines.append(f"-- step {i}: {step.kind} {step.name} ({step.materialize}){where}")
+            if step.description:
+                lines.append(f"--   {step.description}")
+            if step.fanout_check:
+                lines.append(f"--   check: each {step.fanout_check} row appears at most once per subject")
+            lines.append(step.sql(dialect) + ";")
+            lines.append("")
+        return "\n".join(lines)

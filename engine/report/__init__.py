@@ -1,0 +1,1 @@
+"""Reports: clue files, manifest, the HTML report a prosecutor opens without a server."""
