@@ -243,6 +243,7 @@ class ExpectedClue(_Spec):
     amount: float | None = None
     period_start: dt.date | None = None
     period_end: dt.date | None = None
+    confidence: float | None = None
 
 
 class ModelTestSpec(_Spec):

@@ -131,6 +131,8 @@ def _compare(test, clues: list[dict], rule_ids: list[str]) -> list[str]:
                 problems.append(f"clue {key[1]}: amount {got}, expected {e.amount}")
         if e.period_start is not None and c["period_start"] != e.period_start:
             problems.append(f"clue {key[1]}: period_start {c['period_start']}, expected {e.period_start}")
+        if e.confidence is not None and abs(c["confidence"] - e.confidence) > 1e-9:
+            problems.append(f"clue {key[1]}: confidence {c['confidence']}, expected {e.confidence}")
         if e.period_end is not None and c["period_end"] != e.period_end:
             problems.append(f"clue {key[1]}: period_end {c['period_end']}, expected {e.period_end}")
     return problems
