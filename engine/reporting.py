@@ -96,6 +96,9 @@ class RichReporter(Reporter):
 
     @contextlib.contextmanager
     def progress(self, label: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
+        if not self.console.is_terminal:  # no bars in logs, pipes and cron mail
+            yield lambda n=1: None
+            return
         from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
         with Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
