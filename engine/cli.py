@@ -182,9 +182,9 @@ def test_models(models: ModelsOpt = None, model: ModelSel = None, as_json: JsonO
     else:
         for o in outcomes:
             mark = "[green]PASS[/]" if o.passed else "[red]FAIL[/]"
-            out.print(f"{mark} {o.model_id} · {o.name}", highlight=False)
+            out.print(f"{mark} {o.model_id} · {o.name}", highlight=False, soft_wrap=True)
             for p in o.problems:
-                out.print(f"       {o.location}: {p}", markup=False, highlight=False)
+                out.print(f"       {o.location}: {p}", markup=False, highlight=False, soft_wrap=True)
         out.print(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed")
     if failed or not outcomes:
         raise typer.Exit(1)
@@ -270,9 +270,8 @@ def demo(out_dir: OutOpt = None) -> None:
     from engine.project import DEFAULT_DATA
     from sample_data.generate import AS_OF, generate
 
-    if not (DEFAULT_DATA / "truth.json").exists():
-        generate(DEFAULT_DATA)
-        out.print(f"样例数据已生成 / sample data generated: {DEFAULT_DATA}")
+    generate(DEFAULT_DATA)
+    out.print(f"样例数据已生成 / sample data generated: {DEFAULT_DATA}")
     project = _project(None, DEFAULT_DATA, out_dir, False)
     try:
         result = project.run(AS_OF)

@@ -154,6 +154,9 @@ class Project:
 
         as_of = as_of or dt.date.today()
         plans = self.compile(as_of, ids)
+        if not self.data_dir.is_dir():
+            hint = " (generate it with `lsm sample` or `make demo`)" if self.data_dir == DEFAULT_DATA else ""
+            raise KeyError(f"the data root {self.data_dir} does not exist{hint}")
         return execute_run(self, plans, as_of, engine)
 
 

@@ -54,12 +54,14 @@ class LocatedDocument:
 
 class _UniqueKeyLoader(yaml.SafeLoader):
     """A safe loader with YAML 1.2 booleans: only true/false are booleans, so keys such
-    as ``on`` (a join condition) and values such as ``no``/``yes`` stay strings.
+    as ``on`` (a join condition) and values such as ``no``/``yes`` stay strings; dates
+    stay strings too (a cell like 2023-02-30 is data, not a loader crash).
     Duplicate mapping keys are detected by our own walker."""
 
 
-_UniqueKeyLoader.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+_UniqueKeyLoader.yaml_implicit_resolvers = {  # dates stay text: the typed specs parse them (with clear errors)
+    first: [(tag, regexp) for tag, regexp in resolvers
+            if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:timestamp")]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _UniqueKeyLoader.add_implicit_resolver(

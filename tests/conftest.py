@@ -19,3 +19,34 @@ def catalogue():
 @pytest.fixture(scope="session")
 def org_rules(catalogue):
     return catalogue.org_name.rules()
+
+
+import json  # noqa: E402
+import subprocess  # noqa: E402
+
+LSM = Path(sys.executable).parent / "lsm"
+SAMPLE_AS_OF = "2024-06-30"
+
+
+def run_lsm(*args: str, cwd: Path | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([str(LSM), *args], capture_output=True, text=True, cwd=cwd, timeout=timeout, check=False)
+
+
+@pytest.fixture(scope="session")
+def sample_root(tmp_path_factory):
+    from sample_data.generate import generate
+
+    root = tmp_path_factory.mktemp("sample") / "data"
+    generate(root, seed=20240630)
+    return root
+
+
+@pytest.fixture(scope="session")
+def sample_run(sample_root, tmp_path_factory):
+    """One real `lsm run --json` over the default sample data; (runs dir, run dir, json, truth)."""
+    out = tmp_path_factory.mktemp("runs")
+    proc = run_lsm("run", "--data", str(sample_root), "--out", str(out), "--as-of", SAMPLE_AS_OF, "--json")
+    assert proc.returncode == 0, proc.stderr
+    payload = json.loads(proc.stdout)
+    truth = json.loads((sample_root / "truth.json").read_text(encoding="utf-8"))
+    return out, Path(payload["run_dir"]), payload, truth
