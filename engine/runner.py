@@ -125,6 +125,7 @@ def execute_run(project, plans: list[ModelPlan], as_of: dt.date, engine: str = "
             shutil.rmtree(spill, ignore_errors=True)
         clues = pa.concat_tables(tables) if tables else CLUE_SCHEMA.empty_table()
         clues = clues.set_column(0, "run_id", pa.array([run_id] * clues.num_rows, pa.string()))
+        clues = clues.sort_by([("model_id", "ascending"), ("rule_id", "ascending"), ("rank", "ascending")])
         failed = [o for o in outcomes if o.status == "failed"]
         skipped = [o for o in outcomes if o.status == "skipped"]
         status = "ok" if not failed and not skipped else "partial"

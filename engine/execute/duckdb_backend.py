@@ -83,6 +83,7 @@ class DuckDBBackend:
     # ------------------------------------------------------------------ models
 
     def run_model(self, plan: ModelPlan) -> pa.Table:
+        """The model's clue rows (any order; writers put them in rank order)."""
         missing = [d for d in plan.datasets if d not in self.loaded]
         if missing:
             raise ModelRunError(f"model {plan.model_id}: datasets not loaded: {missing}")
@@ -96,8 +97,7 @@ class DuckDBBackend:
                 self._check_fanout(plan, step)
         outputs = []
         for rule in plan.rules:
-            table = self.con.sql(f"SELECT * EXCLUDE (score_explain) FROM {rule.output}").to_arrow_table()
-            outputs.append(table)
+            outputs.append(self.con.sql(f"SELECT * EXCLUDE (score_explain) FROM {rule.output}").to_arrow_table())
         if not outputs:
             return CLUE_SCHEMA.empty_table()
         combined = pa.concat_tables(outputs)
@@ -105,12 +105,13 @@ class DuckDBBackend:
 
     def _check_fanout(self, plan: ModelPlan, step) -> None:
         row = self.con.execute(
-            f"SELECT _base, count(*) AS n FROM {step.name} GROUP BY _base HAVING count(*) > 1 ORDER BY n DESC LIMIT 1"
-        ).fetchone()
+            f"SELECT subject_id, _hits, _bases FROM {step.name} WHERE _hits > _bases ORDER BY _hits - _bases DESC "
+            f"LIMIT 1").fetchone()
         if row is not None:
             raise ModelRunError(
-                f"model {plan.model_id}, rule {step.rule_id} ({step.location}): a row of '{step.fanout_check}' "
-                f"fires the rule {row[1]} times — a join multiplies rows, so sums would be double counted. "
+                f"model {plan.model_id}, rule {step.rule_id} ({step.location}): rows of '{step.fanout_check}' "
+                f"fire the rule more than once ({row[1]} hits from {row[2]} rows for one subject) — a join "
+                f"multiplies rows, so sums would be double counted. "
                 f"Make the joined relation unique per row, use a semi/exists join, or set distinct_on: null "
                 f"when nothing is summed.")
 

@@ -35,6 +35,7 @@ from engine.model.spec import JoinSpec, MergeIntervalsSpec, QuerySpec
 from engine.plan import REF_TYPE, ModelPlan, Step
 
 REF_LIST = exp.DataType.build(f"{REF_TYPE}[]", dialect="duckdb")
+LID = exp.Window(this=exp.RowNumber())  # a materialised relation's row id (evidence looks rows up by it)
 TABLE_TYPES = {"text": "VARCHAR", "int": "BIGINT", "amount": "DECIMAL(18,2)", "date": "DATE", "bool": "BOOLEAN",
                "float": "DOUBLE"}
 
@@ -51,11 +52,20 @@ class ObjectInfo:
     kind: str  # input | table | relation
     table: str  # the DuckDB object holding it
     columns: list[str]
-    dataset: str | None = None
+    dataset: str | None = None  # inputs, and relations that keep an input's rows: whose rows these are
 
     @property
     def has_rid(self) -> bool:
         return "_rid" in self.columns
+
+    @property
+    def rows_of(self) -> str | None:
+        """The dataset whose rows these are (evidence points at them directly), if any."""
+        return self.dataset if self.dataset and {"_file", "_row"} <= set(self.columns) else None
+
+    @property
+    def has_lid(self) -> bool:
+        return "_lid" in self.columns
 
 
 @dataclass
@@ -96,9 +106,9 @@ class Compiler:
 
     def refs(self, alias: str, info: ObjectInfo, nullable: bool = False) -> exp.Expression:
         """The source-row references of one row of ``alias``."""
-        if info.kind == "input":
+        if info.rows_of:
             ref = exp.Struct(expressions=[
-                exp.PropertyEQ(this=exp.to_identifier("d"), expression=exp.Literal.string(info.dataset)),
+                exp.PropertyEQ(this=exp.to_identifier("d"), expression=exp.Literal.string(info.rows_of)),
                 exp.PropertyEQ(this=exp.to_identifier("f"), expression=exp.column("_file", alias)),
                 exp.PropertyEQ(this=exp.to_identifier("r"), expression=exp.column("_row", alias)),
             ])
@@ -252,7 +262,9 @@ class Compiler:
                     self.expr(text, scope, Level.GROUP, (*path, "select", out)), flags).as_(out))
                 columns.append(out)
             row_refs = self.concat_refs(refs)
-            query = query.select(exp.ArrayDistinct(this=exp.Flatten(this=exp.ArrayAgg(this=row_refs))).as_("_refs"))
+            query = query.select(exp.ArrayDistinct(this=exp.Flatten(this=exp.ArrayAgg(this=row_refs))).as_("_refs"),
+                                 LID.copy().as_("_lid"))
+            columns.extend(["_refs", "_lid"])
         else:
             if spec.select:
                 for out, text in spec.select.items():
@@ -263,16 +275,29 @@ class Compiler:
                     query = query.select(exp.column("_rid", spec.from_))
                     columns.append("_rid")
             else:
-                passthrough = [c for c in base.columns if c != "_refs"]
+                passthrough = [c for c in base.columns if c not in ("_refs", "_lid")]
                 query = query.select(*[exp.column(c, spec.from_) for c in passthrough])
                 columns.extend(passthrough)
                 for flag, tree in flags.items():
                     query = query.select(tree.copy().as_(flag))
                     columns.append(flag)
-            query = query.select(self.concat_refs(refs).as_("_refs"))
-        columns.append("_refs")
-        info = ObjectInfo(name, "relation", f"{self.prefix}__{name}", columns)
-        self.steps.append(Step(info.table, "relation", query, "table", description or f"relation {name}",
+                for out, text in spec.extend.items():
+                    if out in columns:
+                        self.problem((*path, "extend", out), f"'{out}' is already a column of '{spec.from_}'")
+                        continue
+                    query = query.select(self._with_flags(
+                        self.expr(text, scope, Level.ROW, (*path, "extend", out)), flags).as_(out))
+                    columns.append(out)
+            keeps_rows = base.rows_of if not spec.select else None
+            if not keeps_rows:
+                query = query.select(self.concat_refs(refs).as_("_refs"))
+                columns.append("_refs")
+        keeps_rows = base.rows_of if not spec.select and not spec.group_by else None
+        info = ObjectInfo(name, "relation", f"{self.prefix}__{name}", columns, keeps_rows)
+        # A row-level query stays a view: DuckDB then computes only what later steps read
+        # (e.g. never the lineage of millions of rows that fire nothing); grouped ones are tables.
+        materialize = "table" if spec.group_by else "view"
+        self.steps.append(Step(info.table, "relation", query, materialize, description or f"relation {name}",
                                self.loaded.doc.where(path)))
         return info
 
@@ -331,9 +356,9 @@ class Compiler:
                            merged_end.as_("end"), exp.Count(this=exp.Star()).as_("spells"),
                            *[carried_sql(t).as_(o) for o, t in carried.items()],
                            exp.ArrayDistinct(this=exp.Flatten(this=exp.ArrayAgg(this=exp.column("_refs")))).as_("_refs"),
-                           ).from_(grouped.subquery("g")).group_by(*[exp.column(n) for n in key_names],
+                           LID.copy().as_("_lid")).from_(grouped.subquery("g")).group_by(*[exp.column(n) for n in key_names],
                                                                    exp.column("_island"))
-        columns = [*key_names, "start", "end", "spells", *carried, "_refs"]
+        columns = [*key_names, "start", "end", "spells", *carried, "_refs", "_lid"]
         info = ObjectInfo(name, "relation", f"{self.prefix}__{name}", columns)
         self.steps.append(Step(info.table, "relation", query, "table",
                                f"merge_intervals {name}: {alias} intervals per {', '.join(key_names)}, merged when "

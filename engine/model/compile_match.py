@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from engine.model.compile import Compiler, ObjectInfo
+from engine.model.compile import LID, Compiler, ObjectInfo
 from engine.model.expressions import Level, Scope, expand, parse
 from engine.model.spec import CompareSpec, MatchSpec
 from engine.plan import Step
@@ -42,10 +42,35 @@ def _level_case(compare: CompareSpec, left: exp.Expression, right: exp.Expressio
         condition = condition.transform(lambda n: left.copy() if isinstance(n, exp.Column) and n.name == "__l__"
                                         else right.copy() if isinstance(n, exp.Column) and n.name == "__r__" else n)
         ifs_level.append(exp.If(this=condition, true=exp.Literal.string(name)))
-        ifs_score.append(exp.If(this=condition.copy(), true=exp.Literal.number(score)))
+        ifs_score.append(exp.If(this=exp.EQ(this=exp.column(f"{compare.field}_level"),
+                                            expression=exp.Literal.string(name)), true=exp.Literal.number(score)))
     level = exp.Case(ifs=ifs_level, default=exp.Literal.string("none"))
-    score = exp.Case(ifs=ifs_score, default=exp.Literal.number(0))
+    score = exp.Case(ifs=ifs_score, default=exp.Literal.number(0))  # read from the level (computed once)
     return level, score
+
+
+def _of_pair(tree: exp.Expression) -> exp.Expression:
+    """Qualify a column of the accepted pair with its alias ``a``."""
+    return tree.transform(lambda n: exp.column(n.name, "a") if isinstance(n, exp.Column) and not n.table else n)
+
+
+def _ref(dataset: str, file: exp.Expression, row: exp.Expression) -> exp.Expression:
+    return exp.Array(expressions=[exp.Struct(expressions=[
+        exp.PropertyEQ(this=exp.to_identifier("d"), expression=exp.Literal.string(dataset)),
+        exp.PropertyEQ(this=exp.to_identifier("f"), expression=file),
+        exp.PropertyEQ(this=exp.to_identifier("r"), expression=row)])])
+
+
+def _pair_refs(left: ObjectInfo, right: ObjectInfo, pair: str, right_alias: str) -> exp.Expression:
+    """Lineage of an accepted link: the left row and the right row (or the right relation's refs)."""
+    parts = []
+    if left.rows_of:
+        parts.append(_ref(left.rows_of, exp.column("_l_file", pair), exp.column("_l_row", pair)))
+    if right.rows_of:
+        parts.append(_ref(right.rows_of, exp.column("_r_file", pair), exp.column("_r_row", pair)))
+    elif right.has_lid:
+        parts.append(exp.column("_refs", right_alias))
+    return Compiler.concat_refs(parts)
 
 
 def compile_match(c: Compiler, name: str, spec: MatchSpec, path: tuple) -> ObjectInfo | None:
@@ -81,7 +106,7 @@ def compile_match(c: Compiler, name: str, spec: MatchSpec, path: tuple) -> Objec
     selected = spec.select or {col: f"{ra}.{col}" for col in right.columns if not col.startswith("_")}
     for out, text in selected.items():
         pairs = pairs.select(c.expr(text, scope, Level.ROW, (*path, "select", out)).as_(out))
-    explanation, scores, level_names = [], [], []
+    explanation, scores, level_names, level_scores = [], [], [], []
     for i, compare in enumerate(spec.compare):
         right_field = compare.right_field or compare.field
         for side, alias, info, col in (("left", la, left, compare.field), ("right", ra, right, right_field)):
@@ -89,8 +114,9 @@ def compile_match(c: Compiler, name: str, spec: MatchSpec, path: tuple) -> Objec
                 c.problem((*path, "compare", i), f"{side} '{alias}' has no column '{col}'")
                 return None
         lv, sc = _level_case(compare, exp.column(compare.field, la), exp.column(right_field, ra))
-        pairs = pairs.select(lv.as_(f"{compare.field}_level"), sc.as_(f"{compare.field}_score"))
+        pairs = pairs.select(lv.as_(f"{compare.field}_level"))
         level_names.append(f"{compare.field}_level")
+        level_scores.append(sc.as_(f"{compare.field}_score"))
         scores.append((compare.weight, exp.column(f"{compare.field}_score")))
         explanation.append(exp.PropertyEQ(this=exp.to_identifier(compare.field), expression=exp.Struct(expressions=[
             exp.PropertyEQ(this=exp.to_identifier("method"), expression=exp.Literal.string(compare.method)),
@@ -103,7 +129,13 @@ def compile_match(c: Compiler, name: str, spec: MatchSpec, path: tuple) -> Objec
         ])))
         pairs = pairs.select(exp.column(compare.field, la).as_(f"_l_{compare.field}"),
                              exp.column(right_field, ra).as_(f"_r_{compare.field}"))
-    pairs = pairs.select(c.refs(la, left).as_("_l_refs"), c.refs(ra, right).as_("_r_refs"))
+    # Lineage is built for accepted pairs only: the pairs keep just what is needed to build it.
+    if left.rows_of:
+        pairs = pairs.select(exp.column("_file", la).as_("_l_file"), exp.column("_row", la).as_("_l_row"))
+    if right.rows_of:
+        pairs = pairs.select(exp.column("_file", ra).as_("_r_file"), exp.column("_row", ra).as_("_r_row"))
+    elif right.has_lid:
+        pairs = pairs.select(exp.column("_lid", ra).as_("_r_lid"))
     stem = f"{c.prefix}__{name}"
     c.steps.append(Step(f"{stem}__pairs", "match", pairs, "table",
                         f"match {name}: candidate pairs {la} × {ra} blocked on {', '.join(spec.block)}",
@@ -118,21 +150,25 @@ def compile_match(c: Compiler, name: str, spec: MatchSpec, path: tuple) -> Objec
     level_scope = Scope(names=set(level_names) | {"match_score"} | {n.replace("_level", "_score")
                                                                      for n in level_names})
     accept = c.expr(spec.accept, level_scope, Level.ROW, (*path, "accept"))
-    scored = exp.select("*", match_score.as_("match_score")).from_(exp.to_table(f"{stem}__pairs").as_("p"))
+    with_scores = exp.select("*", *level_scores).from_(exp.to_table(f"{stem}__pairs").as_("p"))
+    scored = exp.select("*", match_score.as_("match_score")).from_(with_scores.subquery("q"))
     accepted = exp.select("*").from_(scored.subquery("s")).where(accept)
-    out_columns = ["_rid", *selected, "match_score", "match_level", "_match", "_refs"]
+    out_columns = ["_rid", *selected, "match_score", "match_level", "_match", "_refs", "_lid"]
     level_parts: list[exp.Expression] = []
     for i, level_name in enumerate(level_names):
         if i:
             level_parts.append(exp.Literal.string(","))
         level_parts.append(exp.column(level_name))
     level_text = level_parts[0] if len(level_parts) == 1 else exp.Concat(expressions=level_parts)
-    final = exp.select(exp.column("_rid"), *[exp.column(o) for o in selected], exp.column("match_score"),
-                       level_text.as_("match_level"), exp.Struct(expressions=explanation).as_("_match"),
-                       exp.ArrayConcat(this=exp.column("_l_refs"), expressions=[exp.column("_r_refs")]).as_("_refs")
-                       ).from_(accepted.subquery("a"))
+    columns = [exp.column("_rid"), *[exp.column(o) for o in selected], exp.column("match_score"),
+               level_text.as_("match_level"), exp.Struct(expressions=explanation).as_("_match")]
+    final = exp.select(*[_of_pair(e) for e in columns], _pair_refs(left, right, "a", "rr").as_("_refs"),
+                       LID.copy().as_("_lid")).from_(accepted.subquery("a"))
+    if right.has_lid and not right.rows_of:
+        final = final.join(exp.to_table(right.table).as_("rr"), on=exp.EQ(this=exp.column("_lid", "rr"),
+                                                                           expression=exp.column("_r_lid", "a")))
     if spec.unique:
-        count = exp.Window(this=exp.Count(this=exp.Star()), partition_by=[exp.column("_rid")])
+        count = exp.Window(this=exp.Count(this=exp.Star()), partition_by=[exp.column("_rid", "a")])
         final = final.qualify(exp.EQ(this=count, expression=exp.Literal.number(1)))
     info = ObjectInfo(name, "relation", stem, out_columns)
     c.steps.append(Step(stem, "match", final, "table",

@@ -10,8 +10,9 @@ Steps, all named ``m_<model>__<rule>__<step>``:
 2. ``clues`` — grouped by subject: name, amount, period, confidence, values.
 3. ``ranked`` — signals scaled to 0–1, the weighted score (0–100), the rank
    (``rank_by``, ties broken by subject id) and the Chinese summary.
-4. ``sources`` — each clue's source rows looked up in the staged datasets,
-   with their fields, as evidence.
+4. ``sources`` — the source rows behind derived relations (e.g. the custody
+   spells of a merged period), looked up in the staged datasets. Rows of
+   inputs are packed directly in the clue step, never looked up again.
 5. ``output`` — the clue rows in the columns of CONTRACT.md.
 """
 
@@ -142,16 +143,30 @@ def compile_rule(c: Compiler, rule: RuleSpec, path: tuple) -> RulePlan | None:
     used_flags = sorted({col.name for tree in fields.values() for col in tree.find_all(exp.Column)
                          if not col.table and col.name in flags})
     evidence_aliases = clue.evidence.rows or [a for a in scope.aliases]
-    ev_refs = []
+    evidence_inputs: list[str] = []  # input aliases: their rows are packed right here
+    evidence_relations: list[tuple[str, str | None]] = []  # relation aliases (and tables): lineage looked up later
+    evidence_columns: list[exp.Expression] = []
     for i, alias in enumerate(evidence_aliases):
         if alias not in scope.aliases:
             c.problem((*cpath, "evidence", "rows", i), f"evidence row alias '{alias}' is not joined in this rule "
                                                          f"(joined: {sorted(scope.aliases)})")
             continue
         info = c.objects[_object_of(rule, alias)]
-        left = any(j.name == alias and j.kind == "left" for j in rule.join)
-        ev_refs.append(c.refs(alias, info, nullable=left))
-    hits = query.select(subject.as_("subject_id"), c.concat_refs(ev_refs).as_("_refs"),
+        if info.rows_of:
+            entry = source_entry(c.catalogue.dataset(info.rows_of), alias)
+            if any(j.name == alias and j.kind == "left" for j in rule.join):
+                entry = exp.Case(ifs=[exp.If(this=exp.Is(this=exp.column("_rid", alias), expression=exp.Null()),
+                                             true=exp.Null())], default=entry)
+            evidence_columns.append(entry.as_(f"_src__{alias}"))
+            evidence_columns.append(exp.column("_rid", alias).as_(f"_ord__{alias}"))
+            evidence_inputs.append(alias)
+        elif info.has_lid:  # a materialised relation: carry its row id, look its lineage up once per clue
+            evidence_columns.append(exp.column("_lid", alias).as_(f"_lid__{alias}"))
+            evidence_relations.append((alias, c.objects[_object_of(rule, alias)].table))
+        elif "_refs" in info.columns:
+            evidence_columns.append(exp.column("_refs", alias).as_(f"_refs__{alias}"))
+            evidence_relations.append((alias, None))
+    hits = query.select(subject.as_("subject_id"), *evidence_columns,
                         *[exp.column(col, table).as_(f"{table}__{col}") for table, col in referenced],
                         *[flags[f].copy().as_(f) for f in used_flags])
     fanout = None
@@ -166,10 +181,10 @@ def compile_rule(c: Compiler, rule: RuleSpec, path: tuple) -> RulePlan | None:
         else:
             hits = hits.select(exp.column("_rid", distinct_alias).as_("_base"))
             fanout = distinct_alias
-    c.steps.append(Step(f"{stem}__hits", "hits", hits, "table", f"rule {rule.id}: rows that fire the rule",
-                        c.loaded.doc.where(path), rule.id, fanout))
+    c.steps.append(Step(f"{stem}__hits", "hits", hits, "view", f"rule {rule.id}: rows that fire the rule",
+                        c.loaded.doc.where(path), rule.id))
 
-    # 2. clues
+    # 2. clues: one pass over the hits — clue fields, evidence lists, and the fan-out counts
     defaults = {"amount": exp.cast(exp.Null(), "DECIMAL(18,2)"), "period_start": exp.cast(exp.Null(), "DATE"),
                 "period_end": exp.cast(exp.Null(), "DATE")}
     selected = [exp.column("subject_id", "h")]
@@ -179,11 +194,14 @@ def compile_rule(c: Compiler, rule: RuleSpec, path: tuple) -> RulePlan | None:
         if name == "confidence":
             value = exp.cast(value, "DOUBLE")
         selected.append(value.as_(name))
-    selected.append(exp.ArrayDistinct(this=exp.Flatten(this=exp.ArrayAgg(this=exp.column("_refs", "h")))
-                                      ).as_("_refs"))
+    scalar_names = [e.alias for e in selected[1:]]
+    selected.extend(_evidence_aggregates(evidence_inputs, evidence_relations, fanout))
+    if fanout:
+        selected += [exp.Count(this=exp.Star()).as_("_hits"),
+                     exp.Count(this=exp.Distinct(expressions=[exp.column("_base", "h")])).as_("_bases")]
     clues = exp.select(*selected).from_(exp.to_table(f"{stem}__hits").as_("h")).group_by(exp.column("subject_id", "h"))
     c.steps.append(Step(f"{stem}__clues", "clues", clues, "table", f"rule {rule.id}: one clue per subject",
-                        c.loaded.doc.where(cpath), rule.id))
+                        c.loaded.doc.where(cpath), rule.id, fanout))
 
     # 3. signals, score, rank, summary
     value_names = {"subject_id", *CLUE_FIELDS, *clue.values}
@@ -219,7 +237,8 @@ def compile_rule(c: Compiler, rule: RuleSpec, path: tuple) -> RulePlan | None:
     else:
         score = exp.Round(this=exp.Mul(this=exp.column("confidence"), expression=exp.Literal.number(100)),
                           decimals=exp.Literal.number(2))
-    with_signals = exp.select("*", *[t.as_(f"s__{n}") for n, t, _, _ in signals]).from_(
+    with_signals = exp.select(exp.column("subject_id", "c"), *[exp.column(n, "c") for n in scalar_names],
+                              *[t.as_(f"s__{n}") for n, t, _, _ in signals]).from_(
         exp.to_table(f"{stem}__clues").as_("c"))
     scored = exp.select("*", score.as_("score")).from_(with_signals.subquery("w"))
     rank_names = value_names | {"score"} | {f"s__{n}" for n, _, _, _ in signals}
@@ -234,12 +253,14 @@ def compile_rule(c: Compiler, rule: RuleSpec, path: tuple) -> RulePlan | None:
                         f"rule {rule.id}: signals, score, rank and summary", c.loaded.doc.where((*path, "score")),
                         rule.id))
 
-    # 4. evidence sources, 5. output
-    c.steps.append(Step(f"{stem}__sources", "evidence", _sources_query(c, stem), "table",
-                        f"rule {rule.id}: the source rows of every clue", c.loaded.doc.where(cpath), rule.id))
+    # 4. the source rows behind derived relations, looked up through their lineage; 5. output
+    if evidence_relations:
+        c.steps.append(Step(f"{stem}__sources", "evidence", _relation_sources(c, stem, evidence_relations), "table",
+                            f"rule {rule.id}: the source rows behind "
+                            f"{', '.join(a for a, _ in evidence_relations)}", c.loaded.doc.where(cpath), rule.id))
     subject_type = rule.subject_type or c.spec.subject_type
-    output = _output_query(c, rule, stem, subject_type, signals, clue)
-    c.steps.append(Step(f"{stem}__output", "output", output, "table", f"rule {rule.id}: clue rows",
+    output = _output_query(c, rule, stem, subject_type, signals, clue, len(evidence_inputs), bool(evidence_relations))
+    c.steps.append(Step(f"{stem}__output", "output", output, "view", f"rule {rule.id}: clue rows",
                         c.loaded.doc.where(path), rule.id))
     return RulePlan(rule.id, rule.title or c.spec.title.zh, subject_type, f"{stem}__output")
 
@@ -275,44 +296,95 @@ def _score_explanation(signals: list[tuple[str, exp.Expression, float, str]]) ->
     return exp.Concat(expressions=parts)
 
 
-def _sources_query(c: Compiler, stem: str) -> exp.Expression:
-    """Each clue's source rows, with their fields, from the staged datasets."""
-    unnested = exp.select(exp.column("subject_id", "r"), exp.Explode(this=exp.column("_refs", "r")).as_("ref")).from_(
-        exp.to_table(f"{stem}__ranked").as_("r"))
+def source_entry(dataset, alias: str) -> exp.Expression:
+    """One source row as evidence, as JSON text: dataset, file, row number, key and every field.
+
+    Evidence is assembled as JSON *text* (joined with commas, wrapped in brackets): a million source
+    rows would otherwise be parsed and re-serialised each time a list of JSON values is nested."""
+    fields = exp.Struct(expressions=[_prop(col, exp.column(col, alias)) for col in dataset.column_names])
+    key = (exp.Struct(expressions=[_prop(col, exp.column(col, alias)) for col in dataset.primary_key])
+           if dataset.primary_key else exp.Null())
+    return exp.cast(exp.Anonymous(this="to_json", expressions=[exp.Struct(expressions=[
+        _prop("dataset", exp.Literal.string(dataset.name)), _prop("file", exp.column("_file", alias)),
+        _prop("row", exp.column("_row", alias)), _prop("key", key), _prop("fields", fields)])]), "VARCHAR")
+
+
+def _joined(value: exp.Expression, order: exp.Expression, distinct: bool = False) -> exp.Expression:
+    """JSON texts, in order, joined with commas (the inside of an array). An ordered list then joined:
+    DuckDB's ordered string_agg is three times slower over a million rows."""
+    inner = exp.Distinct(expressions=[value]) if distinct else value
+    ordered = exp.ArrayAgg(this=exp.Order(this=inner, expressions=[exp.Ordered(this=order)]))
+    return exp.ArrayToString(this=ordered, expression=exp.Literal.string(","))
+
+
+def _evidence_aggregates(inputs: list[str], relations: list[tuple[str, str | None]], base: str | None
+                         ) -> list[exp.Expression]:
+    """Per subject: the JSON list of each input's source rows (in file order), and the row ids or
+    lineage refs of the derived relations (looked up in the next step)."""
+    h = "h"
+    out = []
+    for i, alias in enumerate(inputs):
+        entry = exp.column(f"_src__{alias}", h)
+        if alias == base:  # each row once per subject, by construction (the fan-out check)
+            out.append(_joined(entry, exp.column(f"_ord__{alias}", h)).as_(f"_list{i}"))
+        else:
+            out.append(_joined(entry, entry.copy(), distinct=True).as_(f"_list{i}"))
+    for alias, table in relations:
+        if table:
+            out.append(exp.ArrayAgg(this=exp.Distinct(expressions=[exp.column(f"_lid__{alias}", h)])
+                                    ).as_(f"_lids__{alias}"))
+        else:
+            out.append(exp.ArrayDistinct(this=exp.Flatten(this=exp.ArrayAgg(
+                this=exp.column(f"_refs__{alias}", h)))).as_(f"_refs__{alias}"))
+    return out
+
+
+def _relation_sources(c: Compiler, stem: str, relations: list[tuple[str, str | None]]) -> exp.Expression:
+    """Source rows behind derived relations, from the row ids / refs gathered per clue (table ``g``)."""
+    ref_sets = []
+    for alias, table in relations:
+        if table:  # unnest the relation row ids, join the relation, unnest its refs
+            lids = exp.select(exp.column("subject_id", "g"),
+                              exp.Explode(this=exp.column(f"_lids__{alias}", "g")).as_("lid")).from_(
+                exp.to_table("g").as_("g"))
+            ref_sets.append(exp.select(exp.column("subject_id", "l"), exp.Explode(this=exp.column("_refs", "r")
+                                                                                  ).as_("ref"))
+                            .from_(lids.subquery("l")).join(exp.to_table(table).as_("r"), on=exp.EQ(
+                                this=exp.column("_lid", "r"), expression=exp.column("lid", "l"))))
+        else:
+            ref_sets.append(exp.select(exp.column("subject_id", "g"), exp.Explode(
+                this=exp.column(f"_refs__{alias}", "g")).as_("ref")).from_(exp.to_table("g").as_("g")))
+    refs = ref_sets[0]
+    for more in ref_sets[1:]:
+        refs = exp.union(refs, more, distinct=False)
+    unnested = exp.select("*").from_(refs.subquery("q")).distinct()
     parts = []
     for dataset_name in c.spec.datasets:
         dataset = c.catalogue.dataset(dataset_name)
         ref = exp.column("ref", "u")
-        fields = exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier(col), expression=exp.column(col, "t"))
-                                         for col in dataset.column_names])
-        key = exp.Struct(expressions=[exp.PropertyEQ(this=exp.to_identifier(col), expression=exp.column(col, "t"))
-                                      for col in dataset.primary_key]) if dataset.primary_key else exp.Null()
-        entry = exp.Struct(expressions=[
-            exp.PropertyEQ(this=exp.to_identifier("dataset"), expression=exp.Literal.string(dataset.name)),
-            exp.PropertyEQ(this=exp.to_identifier("title"), expression=exp.Literal.string(dataset.title)),
-            exp.PropertyEQ(this=exp.to_identifier("file"), expression=exp.column("_file", "t")),
-            exp.PropertyEQ(this=exp.to_identifier("row"), expression=exp.column("_row", "t")),
-            exp.PropertyEQ(this=exp.to_identifier("key"), expression=exp.Anonymous(this="to_json", expressions=[key])),
-            exp.PropertyEQ(this=exp.to_identifier("fields"),
-                           expression=exp.Anonymous(this="to_json", expressions=[fields])),
-        ])
         on = exp.and_(exp.EQ(this=exp.Dot(this=ref.copy(), expression=exp.to_identifier("d")),
                              expression=exp.Literal.string(dataset.name)),
                       exp.EQ(this=exp.column("_file", "t"), expression=exp.Dot(this=ref.copy(),
                                                                                  expression=exp.to_identifier("f"))),
                       exp.EQ(this=exp.column("_row", "t"), expression=exp.Dot(this=ref.copy(),
                                                                                 expression=exp.to_identifier("r"))))
-        parts.append(exp.select(exp.column("subject_id", "u"), entry.as_("src"),
-                                exp.Literal.string(dataset.name).as_("_d"), exp.column("_file", "t").as_("_f"),
-                                exp.column("_row", "t").as_("_r"))
+        parts.append(exp.select(exp.column("subject_id", "u"), source_entry(dataset, "t").as_("src"),
+                                exp.column("_rid", "t").as_("_ord"), exp.Literal.string(dataset.name).as_("_d"))
                      .from_(unnested.subquery("u")).join(exp.to_table(dataset_table(dataset.name)).as_("t"), on=on))
     union = parts[0]
     for part in parts[1:]:
         union = exp.union(union, part, distinct=False)
-    ordered = exp.ArrayAgg(this=exp.Order(this=exp.column("src"), expressions=[
-        exp.Ordered(this=exp.column("_d")), exp.Ordered(this=exp.column("_f")), exp.Ordered(this=exp.column("_r"))]))
-    return exp.select(exp.column("subject_id"), ordered.as_("sources")).from_(union.subquery("x")).group_by(
-        exp.column("subject_id"))
+    ordered = exp.ArrayToString(this=exp.ArrayAgg(this=exp.Order(this=exp.column("src"), expressions=[
+        exp.Ordered(this=exp.column("_d")), exp.Ordered(this=exp.column("_ord"))])), expression=exp.Literal.string(","))
+    return exp.select(exp.column("subject_id"), ordered.as_("sources")).from_(union.subquery("y")).group_by(
+        exp.column("subject_id")).with_("g", as_=exp.select("*").from_(exp.to_table(f"{stem}__clues")))
+
+
+def _concat(parts: list[exp.Expression]) -> exp.Expression:
+    out = parts[0]
+    for part in parts[1:]:
+        out = exp.ArrayConcat(this=out, expressions=[part])
+    return out
 
 
 def _prop(name: str, value: exp.Expression) -> exp.PropertyEQ:
@@ -320,8 +392,21 @@ def _prop(name: str, value: exp.Expression) -> exp.PropertyEQ:
 
 
 def _output_query(c: Compiler, rule: RuleSpec, stem: str, subject_type: str,
-                  signals: list[tuple[str, exp.Expression, float, str]], clue) -> exp.Expression:
+                  signals: list[tuple[str, exp.Expression, float, str]], clue, input_lists: int,
+                  with_relation_sources: bool) -> exp.Expression:
     r = "r"
+    parts = [exp.column(f"_list{i}", "c") for i in range(input_lists)]
+    if with_relation_sources:
+        parts.append(exp.column("sources", "s"))
+    # The pieces of the sources array, commas only between present ones (concat skips NULLs), so the
+    # evidence text is built in one concatenation (it can be megabytes per clue).
+    inside: list[exp.Expression] = []
+    for i, part in enumerate(parts):
+        if i:
+            earlier = [exp.Not(this=exp.Is(this=p.copy(), expression=exp.Null())) for p in parts[:i]]
+            inside.append(exp.Case(ifs=[exp.If(this=exp.and_(exp.or_(*earlier), exp.Not(
+                this=exp.Is(this=part.copy(), expression=exp.Null()))), true=exp.Literal.string(","))]))
+        inside.append(part)
     key = exp.Concat(expressions=[exp.Literal.string(f"{c.spec.id}:{rule.id}:"), exp.column("subject_id", r)])
     clue_id = exp.Substring(this=exp.SHA2(this=key, length=exp.Literal.number(256)), start=exp.Literal.number(1),
                             length=exp.Literal.number(24))
@@ -331,7 +416,7 @@ def _output_query(c: Compiler, rule: RuleSpec, stem: str, subject_type: str,
         _prop("name", exp.Literal.string(n)), _prop("label", exp.Literal.string(label)),
         _prop("value", exp.Round(this=exp.column(f"s__{n}", r), decimals=exp.Literal.number(4))),
         _prop("weight", exp.Literal.number(w))]) for n, _, w, label in signals])
-    evidence = exp.Anonymous(this="to_json", expressions=[exp.Struct(expressions=[
+    head = exp.Anonymous(this="to_json", expressions=[exp.Struct(expressions=[
         _prop("model", exp.Literal.string(c.spec.id)),
         _prop("model_version", exp.Literal.string(c.spec.version)),
         _prop("rule", exp.Literal.string(rule.id)),
@@ -344,9 +429,18 @@ def _output_query(c: Compiler, rule: RuleSpec, stem: str, subject_type: str,
         _prop("score", exp.Struct(expressions=[_prop("score", exp.column("score", r)),
                                                _prop("explain", exp.column("score_explain", r)),
                                                _prop("signals", signal_list)])),
-        _prop("sources", exp.column("sources", "s")),
+        _prop("datasets", exp.Struct(expressions=[_prop(d, exp.Literal.string(c.catalogue.dataset(d).title))
+                                                  for d in c.spec.datasets])),
     ])])
-    return exp.select(
+    # {"model": …, "datasets": {…}} + "sources": [ … ]  — the head always ends with its closing brace.
+    head_text = exp.column("_head", r)
+    evidence = exp.Concat(expressions=[
+        exp.Substring(this=head_text, start=exp.Literal.number(1),
+                      length=exp.Sub(this=exp.Length(this=head_text.copy()), expression=exp.Literal.number(1))),
+        exp.Literal.string(',"sources":['), *inside, exp.Literal.string("]}")])
+    with_head = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier(r)),
+                           exp.cast(head, "VARCHAR").as_("_head")).from_(exp.to_table(f"{stem}__ranked").as_(r))
+    query = exp.select(
         exp.Literal.string(c.spec.id).as_("model_id"), exp.Literal.string(rule.id).as_("rule_id"),
         clue_id.as_("clue_id"), exp.Literal.string(subject_type).as_("subject_type"),
         exp.cast(exp.column("subject_id", r), "VARCHAR").as_("subject_id"),
@@ -358,9 +452,12 @@ def _output_query(c: Compiler, rule: RuleSpec, stem: str, subject_type: str,
         exp.cast(exp.column("period_start", r), "DATE").as_("period_start"),
         exp.cast(exp.column("period_end", r), "DATE").as_("period_end"),
         exp.column("summary", r).as_("summary"),
-        exp.cast(evidence, "VARCHAR").as_("evidence"),
+        evidence.as_("evidence"),
         exp.column("score_explain", r).as_("score_explain"),
-    ).from_(exp.to_table(f"{stem}__ranked").as_(r)).join(
-        exp.to_table(f"{stem}__sources").as_("s"), on=exp.EQ(this=exp.column("subject_id", "s"),
-                                                             expression=exp.column("subject_id", r)),
-        join_type="left").order_by(exp.column("rank", r))
+    ).from_(with_head.subquery(r)).join(
+        exp.to_table(f"{stem}__clues").as_("c"), on=exp.EQ(this=exp.column("subject_id", "c"),
+                                                           expression=exp.column("subject_id", r)))
+    if with_relation_sources:
+        query = query.join(exp.to_table(f"{stem}__sources").as_("s"), on=exp.EQ(
+            this=exp.column("subject_id", "s"), expression=exp.column("subject_id", r)), join_type="left")
+    return query  # rows are put in rank order by the executor (sorting wide JSON rows in SQL costs)

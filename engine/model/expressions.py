@@ -177,7 +177,16 @@ def _adjacent_swap(a: exp.Expression, b: exp.Expression, width: int = 18) -> exp
 
 
 def _one_edit(a, b) -> exp.Expression:
-    """Equal length, and one substitution or one swap of two adjacent characters."""
+    """Equal length, and one substitution or one swap of two adjacent characters: the optimal-string-
+    alignment (Damerau–Levenshtein) distance is 1. (Spark has no such function: there the plan uses
+    the portable form :func:`one_edit_portable`.)"""
+    same_length = exp.EQ(this=exp.Length(this=a.copy()), expression=exp.Length(this=b.copy()))
+    distance = exp.Anonymous(this="damerau_levenshtein", expressions=[a.copy(), b.copy()])
+    return exp.Paren(this=exp.and_(same_length, exp.EQ(this=distance, expression=exp.Literal.number(1))))
+
+
+def one_edit_portable(a, b) -> exp.Expression:
+    """The same test with only standard functions (levenshtein and substrings)."""
     same_length = exp.EQ(this=exp.Length(this=a.copy()), expression=exp.Length(this=b.copy()))
     substitution = exp.EQ(this=exp.Levenshtein(this=a.copy(), expression=b.copy()),
                           expression=exp.Literal.number(1))

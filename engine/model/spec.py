@@ -91,6 +91,7 @@ class QuerySpec(_Spec):
     where: str | None = None
     group_by: list[str] = Field(default_factory=list)
     select: dict[str, str] = Field(default_factory=dict)
+    extend: dict[str, str] = Field(default_factory=dict)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -151,7 +152,11 @@ class MatchSpec(_Spec):
 
 
 class RelationSpec(_Spec):
-    """A derived table: exactly one of query fields, ``merge_intervals`` or ``match``."""
+    """A derived table: exactly one of query fields, ``merge_intervals`` or ``match``.
+
+    A query without ``select``/``group_by`` keeps every column of ``from`` (and
+    ``extend`` adds computed ones): its rows are still the source rows of that
+    input, so evidence points at them directly."""
 
     description: str = ""
     from_: str | None = Field(default=None, alias="from")
@@ -159,6 +164,7 @@ class RelationSpec(_Spec):
     where: str | None = None
     group_by: list[str] = Field(default_factory=list)
     select: dict[str, str] = Field(default_factory=dict)
+    extend: dict[str, str] = Field(default_factory=dict)
     merge_intervals: MergeIntervalsSpec | None = None
     match: MatchSpec | None = None
 
@@ -170,10 +176,12 @@ class RelationSpec(_Spec):
                                       ("match", self.match)) if present]
         if len(kinds) != 1:
             raise ValueError("a relation needs exactly one of: from (a query), merge_intervals, match")
-        if self.from_ is None and (self.join or self.where or self.group_by or self.select):
-            raise ValueError("join/where/group_by/select belong to a query relation (with 'from')")
+        if self.from_ is None and (self.join or self.where or self.group_by or self.select or self.extend):
+            raise ValueError("join/where/group_by/select/extend belong to a query relation (with 'from')")
         if self.from_ is not None and not self.select and self.group_by:
             raise ValueError("a grouped relation must say what it selects")
+        if self.extend and (self.select or self.group_by):
+            raise ValueError("extend keeps every column of 'from' and adds some; it cannot go with select/group_by")
         return self
 
     @property
@@ -183,7 +191,7 @@ class RelationSpec(_Spec):
     @property
     def query(self) -> QuerySpec:
         return QuerySpec.model_validate({"from": self.from_, "join": self.join, "where": self.where,
-                                         "group_by": self.group_by, "select": self.select})
+                                         "group_by": self.group_by, "select": self.select, "extend": self.extend})
 
 
 class SignalSpec(_Spec):
