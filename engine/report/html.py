@@ -51,8 +51,12 @@ def _period(start, end) -> str:
     if start is None and end is None:
         return "—"
 
+    months = all(d is None or d.day == 1 for d in (start, end))  # payment months are stored as month starts
+
     def fmt(d) -> str:
-        return f"{d.year}年{d.month}月{d.day}日" if d else ""
+        if d is None:
+            return ""
+        return f"{d.year}年{d.month}月" if months else f"{d.year}年{d.month}月{d.day}日"
 
     return f"{fmt(start)}至{fmt(end)}" if start != end else fmt(start)
 
