@@ -211,6 +211,7 @@ def run(models: ModelsOpt = None, data: DataOpt = None, out_dir: OutOpt = None, 
         engine: Annotated[str, typer.Option("--engine", help="duckdb | spark")] = "duckdb",
         as_json: JsonOpt = False) -> None:
     """运行模型，生成线索清单与报告 / run the models and publish a run directory."""
+    from engine.project import EngineUnavailable
     from engine.runs import LockHeld
 
     if engine not in ("duckdb", "spark"):
@@ -233,6 +234,9 @@ def run(models: ModelsOpt = None, data: DataOpt = None, out_dir: OutOpt = None, 
             print(json.dumps({"status": "locked", "exit_code": 4, "error": str(exc)}, ensure_ascii=False))
         err.print(f"[red]{exc}[/]")
         raise typer.Exit(4) from None
+    except EngineUnavailable as exc:
+        err.print(f"[red]{exc}[/]")
+        raise typer.Exit(EXIT_USAGE) from None
     if as_json:
         print(json.dumps(result.to_json(), ensure_ascii=False))
     else:
@@ -241,6 +245,14 @@ def run(models: ModelsOpt = None, data: DataOpt = None, out_dir: OutOpt = None, 
 
 
 def _print_run(result) -> None:
+    accounting = Table(title="数据接入统计 / ingest accounting")
+    accounting.add_column("dataset", no_wrap=True)
+    for col in ("读取 read", "接受 accepted", "隔离 quarantined", "重复 duplicate"):
+        accounting.add_column(col, justify="right", no_wrap=True)
+    for d in result.manifest.get("datasets", []):
+        accounting.add_row(d["name"], f"{d['rows_read']:,}", f"{d['rows_accepted']:,}", f"{d['rows_quarantined']:,}",
+                           f"{d['rows_duplicate']:,}")
+    out.print(accounting)
     table = Table(title=f"运行 {result.run_id} · 状态 {result.status}")
     for col in ("模型", "状态", "线索", "用时(秒)", "说明"):
         table.add_column(col, overflow="fold", no_wrap=col == "模型")

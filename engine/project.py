@@ -143,9 +143,7 @@ class Project:
 
             return DuckDBBackend.in_memory(temp_dir)
         if engine == "spark":
-            from engine.execute.spark_backend import SparkBackend
-
-            return SparkBackend.local(temp_dir)
+            raise EngineUnavailable("the Spark backend is not part of this release yet; use --engine duckdb")
         raise ValueError(f"unknown engine '{engine}' (duckdb or spark)")
 
     def run(self, as_of: dt.date | None = None, ids: list[str] | None = None, engine: str = "duckdb"):
@@ -153,11 +151,17 @@ class Project:
         from engine.runner import execute_run
 
         as_of = as_of or dt.date.today()
+        if engine == "spark":
+            raise EngineUnavailable("the Spark backend is not part of this release yet; use --engine duckdb")
         plans = self.compile(as_of, ids)
         if not self.data_dir.is_dir():
             hint = " (generate it with `lsm sample` or `make demo`)" if self.data_dir == DEFAULT_DATA else ""
             raise KeyError(f"the data root {self.data_dir} does not exist{hint}")
         return execute_run(self, plans, as_of, engine)
+
+
+class EngineUnavailable(Exception):
+    """The requested execution engine cannot run here."""
 
 
 def _fallback(plan: ModelPlan):

@@ -1,0 +1,143 @@
+"""Language features beyond M01–M04: lookup tables, semi/anti joins, several rules, ranking ties, explain."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import REPO, run_lsm
+
+from engine.model.load import load_model
+from engine.model.testing import run_model_tests
+
+MODEL = """\
+id: penalty_demo
+version: "0.1"
+title: {zh: 以罚代刑演示, en: language features}
+legal_basis: {citation: 测试依据}
+subject_type: penalty
+inputs:
+  penalties: {dataset: admin_penalties}
+  cases: {dataset: criminal_cases}
+tables:
+  thresholds:
+    columns: {violation: text, party_type: text, threshold: amount}
+    rows:
+      - [非法经营, 个人, 50000]
+      - [非法经营, 单位, 500000]
+rules:
+  - id: not_transferred
+    title: 达到追诉标准未移送
+    from: penalties
+    join:
+      - {to: thresholds, alias: t, on: t.violation = penalties.violation AND t.party_type = penalties.party_type}
+      - {to: cases, kind: anti, on: "cases.suspect_name = penalties.party_name AND within_days(cases.filed_on, penalties.decided_on, 365)"}
+    where: penalties.amount_involved >= t.threshold AND penalties.transferred = '否'
+    clue:
+      subject_id: penalties.decision_no
+      subject_name: any_value(penalties.party_name)
+      amount: sum(penalties.amount_involved)
+      values: {ratio: "max(penalties.amount_involved / t.threshold)"}
+      summary: "{subject_name} 涉案金额 {amount:yuan}，为追诉标准的 {ratio} 倍。"
+    score:
+      signals: {ratio: {value: ratio, scale: max, weight: 1}}
+      rank_by: [ratio DESC]
+  - id: with_case
+    title: 已立案（semi join）
+    from: penalties
+    join:
+      - {to: cases, kind: semi, on: cases.suspect_name = penalties.party_name}
+    clue:
+      subject_id: penalties.decision_no
+      subject_name: any_value(penalties.party_name)
+      summary: "{subject_name} 已有刑事立案。"
+    score:
+      rank_by: [subject_name ASC]
+test_defaults:
+  admin_penalties: {agency: 市场监管局, party_type: 个人, violation: 非法经营, fine: "1000", decided_on: 2023-06-01, transferred: 否}
+  criminal_cases: {charge: 非法经营罪}
+tests:
+  - name: thresholds per party type, anti join within 365 days, two rules, ties by subject
+    as_of: 2024-06-30
+    given:
+      admin_penalties:
+        - {decision_no: A1, party_name: 张伟, amount_involved: "50000"}                  # at the threshold: clue
+        - {decision_no: A2, party_name: 李娜, amount_involved: "49999.99"}               # one fen below: no clue
+        - {decision_no: A3, party_type: 单位, party_name: 华建公司, amount_involved: "60000"}  # 单位 threshold 500000
+        - {decision_no: A4, party_name: 王强, amount_involved: "100000"}                 # a case 365 days later: no clue
+        - {decision_no: A5, party_name: 赵敏, amount_involved: "100000"}                 # a case 366 days later: clue
+        - {decision_no: A6, party_name: 孙丽, amount_involved: "100000"}                 # same ratio as A5: tie
+        - {decision_no: A7, party_name: 周杰, amount_involved: "90000", transferred: 是}   # transferred: no clue
+      criminal_cases:
+        - {case_no: C1, suspect_name: 王强, filed_on: 2024-05-31}
+        - {case_no: C2, suspect_name: 赵敏, filed_on: 2024-06-01}
+    expect:
+      - {rule: not_transferred, subject_id: A1, amount: 50000}
+      - {rule: not_transferred, subject_id: A5, amount: 100000}
+      - {rule: not_transferred, subject_id: A6, amount: 100000}
+      - {rule: with_case, subject_id: A4}
+      - {rule: with_case, subject_id: A5}
+"""
+
+
+@pytest.fixture()
+def models(tmp_path) -> Path:
+    d = tmp_path / "models"
+    d.mkdir()
+    shutil.copy(REPO / "models" / "sources.yaml", d / "sources.yaml")
+    (d / "penalty_demo.yaml").write_text(MODEL, encoding="utf-8")
+    return d
+
+
+def test_in_file_test_covers_tables_anti_semi_and_two_rules(models, catalogue):
+    outcomes = run_model_tests(load_model(models / "penalty_demo.yaml", models), catalogue)
+    assert [o.problems for o in outcomes] == [[]]
+
+
+def test_ranks_restart_per_rule_and_ties_break_by_subject(models, catalogue):
+    import datetime as dt
+
+    from engine.execute.duckdb_backend import DuckDBBackend
+    from engine.model.compile import compile_model
+    from engine.model.testing import staged_from_rows
+
+    loaded = load_model(models / "penalty_demo.yaml", models)
+    test = loaded.spec.tests[0]
+    plan = compile_model(loaded, catalogue, dt.date(2024, 6, 30))
+    backend = DuckDBBackend.in_memory(models / ".tmp")
+    for dataset in plan.datasets:
+        frame, problems = staged_from_rows(catalogue, dataset, test.given[dataset], loaded.spec.test_defaults[dataset])
+        assert problems == []
+        backend.load_frame(dataset, frame)
+    rows = backend.run_model(plan).to_pylist()
+    backend.close()
+    ranks = {(r["rule_id"], r["subject_id"]): r["rank"] for r in rows}
+    # A5 and A6 have the same ratio (2.0): the subject id decides; A1 (ratio 1.0) comes last.
+    assert ranks[("not_transferred", "A5")] == 1 and ranks[("not_transferred", "A6")] == 2
+    assert ranks[("not_transferred", "A1")] == 3
+    assert {ranks[("with_case", "A4")], ranks[("with_case", "A5")]} == {1, 2}
+    summary = next(r["summary"] for r in rows if r["subject_id"] == "A1" and r["rule_id"] == "not_transferred")
+    assert summary == "张伟 涉案金额 50,000.00元，为追诉标准的 1.0 倍。"
+
+
+def test_explain_prints_every_step_with_its_location_and_sql(models):
+    proc = run_lsm("explain", "penalty_demo", "--models", str(models), "--as-of", "2024-06-30")
+    assert proc.returncode == 0, proc.stderr
+    text = proc.stdout
+    assert "-- step 1: input m_penalty_demo__penalties (view)" in text
+    assert "table m_penalty_demo__thresholds" in text and "UNION ALL" in text
+    assert "NOT EXISTS(" in text and "penalty_demo.yaml:" in text
+    spark = run_lsm("explain", "penalty_demo", "--models", str(models), "--dialect", "spark")
+    assert spark.returncode == 0 and "STRUCT(" in spark.stdout
+
+
+def test_unknown_engine_is_a_usage_error(tmp_path):
+    proc = run_lsm("run", "--engine", "oracle", "--out", str(tmp_path))
+    assert proc.returncode == 2 and "duckdb or spark" in proc.stderr
+
+
+def test_spark_engine_is_refused_clearly_before_anything_runs(tmp_path):
+    proc = run_lsm("run", "--engine", "spark", "--out", str(tmp_path / "out"))
+    assert proc.returncode == 2 and "Spark backend" in proc.stderr
+    assert not (tmp_path / "out").exists()
