@@ -389,7 +389,7 @@ def _combine(result: DatasetResult, parts: list[tuple[int, str, Path]], staging:
             ) TO $out (FORMAT parquet, COMPRESSION zstd)
             """,
             {"parts": parts_list, "out": str(tmp)},
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         os.replace(tmp, staged)
     finally:
         con.close()

@@ -26,15 +26,18 @@ class Step:
     """One SQL object to create: ``CREATE [TEMP] VIEW|TABLE name AS query``."""
 
     name: str
-    kind: str  # input | table | relation | match | hits | clues | evidence | output
-    query: exp.Expression
+    kind: str  # input | table | relation | match | guard | python | hits | clues | evidence | output
+    query: exp.Expression | None
     materialize: str = "table"  # view | table
     description: str = ""
     location: Location | None = None
     rule_id: str | None = None
-    fanout_check: str | None = None  # hits: the alias whose rows must not repeat
+    fanout_check: str | None = None  # clues: the alias whose rows must not repeat per subject
+    operation: dict | None = None  # python steps (batch features, parameters) and guard checks
 
     def sql(self, dialect: str = "duckdb", pretty: bool = True) -> str:
+        if self.query is None:
+            return f"-- python: {self.operation}"
         return self.query.sql(dialect=dialect, pretty=pretty)
 
     def create_sql(self, dialect: str = "duckdb") -> str:
@@ -75,6 +78,8 @@ class ModelPlan:
                 lines.append(f"--   {step.description}")
             if step.fanout_check:
                 lines.append(f"--   check: each {step.fanout_check} row appears at most once per subject")
-            lines.append(step.sql(dialect) + ";")
+            if step.kind == "guard":
+                lines.append(f"--   guard: {step.operation}")
+            lines.append(step.sql(dialect) + ("" if step.query is None else ";"))
             lines.append("")
         return "\n".join(lines)

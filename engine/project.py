@@ -22,6 +22,7 @@ from pathlib import Path
 from connectors.files import discover
 from engine.catalog import Catalogue, load_catalogue
 from engine.errors import Problem, SpecError
+from engine.execute.duckdb_backend import ModelRunError
 from engine.ingest import IngestResult, Staging, ingest
 from engine.model.compile import compile_model
 from engine.model.load import LoadedModel, load_models
@@ -112,15 +113,11 @@ class Project:
             try:
                 backend.load_empty(self.catalogue, sorted({d for p in plans for d in p.datasets}))
                 for plan in plans:
-                    for step in plan.steps:
-                        try:
-                            backend.con.execute(step.create_sql())
-                        except Exception as exc:  # duckdb raises many error types; all are model errors here
-                            location = step.location
-                            problems.append(Problem(location, f"{plan.model_id}: step {step.name} does not run: "
-                                                              f"{str(exc).splitlines()[0]}") if location else
-                                            Problem(_fallback(plan), str(exc)))
-                            break
+                    try:
+                        backend.run_model(plan)
+                    except ModelRunError as exc:
+                        message = str(exc).splitlines()[0]
+                        problems.append(Problem(exc.location or _fallback(plan), f"does not run: {message}"))
             finally:
                 backend.close()
         if problems:

@@ -23,6 +23,7 @@ import pyarrow as pa
 
 from engine.catalog import Catalogue
 from engine.ingest import empty_staged_frame
+from engine.match import ops
 from engine.model.compile import dataset_table
 from engine.plan import ModelPlan
 
@@ -37,6 +38,10 @@ CLUE_SCHEMA = pa.schema([
 class ModelRunError(Exception):
     """A model failed while running (its message names the model, the rule and the step)."""
 
+    def __init__(self, message: str, location=None):
+        super().__init__(message)
+        self.location = location
+
 
 class DuckDBBackend:
     name = "duckdb"
@@ -44,6 +49,7 @@ class DuckDBBackend:
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self.con = con
         self.loaded: set[str] = set()
+        self.match_reports: dict[str, dict[str, dict]] = {}  # model -> match relation -> funnel
 
     @classmethod
     def in_memory(cls, temp_dir: Path, memory_limit: str | None = None, threads: int | None = None
@@ -87,14 +93,22 @@ class DuckDBBackend:
         missing = [d for d in plan.datasets if d not in self.loaded]
         if missing:
             raise ModelRunError(f"model {plan.model_id}: datasets not loaded: {missing}")
+        funnels: dict[str, dict] = {}
         for step in plan.steps:
+            where = f" ({step.location})" if step.location else ""
             try:
-                self.con.execute(step.create_sql("duckdb"))
+                self._run_step(step, funnels)
             except duckdb.Error as exc:
-                where = f" ({step.location})" if step.location else ""
-                raise ModelRunError(f"model {plan.model_id}, step {step.name}{where}: {exc}") from exc
+                raise ModelRunError(f"model {plan.model_id}, step {step.name}{where}: {exc}", step.location) from exc
+            except ops.MatchExplosion as exc:
+                raise ModelRunError(f"model {plan.model_id}{where}: {exc}", step.location) from exc
             if step.fanout_check:
                 self._check_fanout(plan, step)
+        for funnel in funnels.values():
+            stem = funnel.pop("_stem")
+            funnel["candidate_pairs"] = self.con.execute(f"SELECT count(*) FROM {stem}__pairs").fetchall()[0][0]
+            funnel["links"] = self.con.execute(f"SELECT count(*) FROM {stem}").fetchall()[0][0]
+        self.match_reports[plan.model_id] = funnels
         outputs = []
         for rule in plan.rules:
             outputs.append(self.con.sql(f"SELECT * EXCLUDE (score_explain) FROM {rule.output}").to_arrow_table())
@@ -103,10 +117,29 @@ class DuckDBBackend:
         combined = pa.concat_tables(outputs)
         return combined.add_column(0, "run_id", pa.array([""] * combined.num_rows, pa.string())).cast(CLUE_SCHEMA)
 
+    def _run_step(self, step, funnels: dict) -> None:
+        operation = step.operation or {}
+        if step.kind == "python":
+            if operation["op"] == "features":
+                ops.features(self.con, step.name, operation)
+            elif operation["op"] == "params":
+                summary = ops.params(self.con, step.name, operation)
+                funnels.setdefault(operation["match"], {"blocking": []}).update(summary)
+            else:  # pragma: no cover - the compiler only emits these operations
+                raise ModelRunError(f"unknown operation {operation['op']}")
+            return
+        self.con.execute(step.create_sql("duckdb"))
+        if step.kind == "guard":
+            report = ops.block_guard(self.con, step.name, operation)
+            funnel = funnels.setdefault(operation["match"], {"blocking": []})
+            funnel["_stem"] = operation["stem"]
+            funnel["blocking"].append(report)
+
     def _check_fanout(self, plan: ModelPlan, step) -> None:
         row = self.con.execute(
             f"SELECT subject_id, _hits, _bases FROM {step.name} WHERE _hits > _bases ORDER BY _hits - _bases DESC "
-            f"LIMIT 1").fetchone()
+            f"LIMIT 1").fetchall()
+        row = row[0] if row else None
         if row is not None:
             raise ModelRunError(
                 f"model {plan.model_id}, rule {step.rule_id} ({step.location}): rows of '{step.fanout_check}' "

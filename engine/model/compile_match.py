@@ -1,76 +1,117 @@
-"""Compile a ``match`` relation: blocking join → field comparisons → decision.
+"""Compile a ``match`` relation into steps: block → features → levels → parameters → score → decide.
 
-Two steps:
+For a relation ``r`` of model ``m`` (stem ``m_m__r``):
 
-1. ``<relation>__pairs`` — candidate pairs from an equality join on the
-   blocking keys (never a cross join), with each compared field's *level*
-   (e.g. ``id_number_level`` ∈ exact / one_edit / none) and score.
-2. ``<relation>`` — the pairs whose ``accept`` condition holds; with
-   ``unique: true`` a left row keeps its link only when exactly one right row
-   was accepted. Output: the left row's ``_rid``, the ``select``ed columns,
-   ``match_score``, ``match_level`` and ``_match`` (per field: level, score and
-   both values — the explanation shown to a prosecutor), plus ``_refs``.
+1. ``__blocks{i}`` (guard) — per blocking rule, the block sizes per key value on
+   each side. Keys whose block would hold more than ``max_block_pairs`` pairs
+   (an empty name, a placeholder ID shared by thousands) are excluded and
+   reported; more than ``max_pairs`` candidate pairs in all stops the model.
+2. ``__pairs`` — candidate pairs from equality joins on the blocking keys (never
+   a cross join), de-duplicated across rules, with each compared value.
+3. ``__pairs_f`` (python) — batch fuzzy features (rapidfuzz, pinyin) when needed.
+4. ``__levels`` — each comparison's level (first that holds wins).
+5. ``__upairs``/``__ulevels`` — the same on a random sample of left × right
+   pairs, for u; ``__tf_<c>`` — term frequencies where ``tf_adjust`` is set.
+6. ``__params`` (python) — m, u, weights and the prior (EM when ``train: em``).
+7. ``__scored`` — every candidate pair's weights, match weight and probability
+   (kept: ``lsm explain --data`` lists the rejected pairs near the threshold).
+8. ``r`` — the accepted links (``unique``: only when exactly one), with the
+   selected columns, ``_match`` (the explanation) and lineage.
 """
 
 from __future__ import annotations
 
+import math
+
 from sqlglot import exp
 
+from engine.match.comparators import DEFAULT_THRESHOLDS, METHOD_LABELS, features_for, levels_for
 from engine.model.compile import LID, Compiler, ObjectInfo
-from engine.model.expressions import Level, Scope, expand, parse
+from engine.model.expressions import ExpressionError, Level, Scope, check, expand, parse
 from engine.model.spec import CompareSpec, MatchSpec
 from engine.plan import Step
 
-# Level -> score for the comparison methods (E2 subset; the match step of E3 extends it).
-METHOD_LEVELS: dict[str, list[tuple[str, str, float]]] = {
-    # (level, SQL template over {l} and {r}, score)
-    "id_cn": [("exact", "{l} = {r}", 1.0), ("one_edit", "one_edit({l}, {r})", 0.8)],
-    "exact": [("exact", "{l} = {r}", 1.0)],
-    "date": [("exact", "{l} = {r}", 1.0)],
-}
+
+def _id_column(info: ObjectInfo) -> str | None:
+    return "_rid" if info.has_rid else "_lid" if info.has_lid else None
 
 
-def _level_case(compare: CompareSpec, left: exp.Expression, right: exp.Expression) -> tuple[exp.Expression,
-                                                                                            exp.Expression]:
-    """CASE expressions giving the level name and its score for one compared field."""
-    levels = METHOD_LEVELS.get(compare.method, METHOD_LEVELS["exact"])
-    if compare.levels:
-        levels = [lv for lv in levels if lv[0] in compare.levels]
-    ifs_level, ifs_score = [], []
-    for name, template, score in levels:
-        condition = expand(parse(template.format(l="__l__", r="__r__")))
-        condition = condition.transform(lambda n: left.copy() if isinstance(n, exp.Column) and n.name == "__l__"
-                                        else right.copy() if isinstance(n, exp.Column) and n.name == "__r__" else n)
-        ifs_level.append(exp.If(this=condition, true=exp.Literal.string(name)))
-        ifs_score.append(exp.If(this=exp.EQ(this=exp.column(f"{compare.field}_level"),
-                                            expression=exp.Literal.string(name)), true=exp.Literal.number(score)))
-    level = exp.Case(ifs=ifs_level, default=exp.Literal.string("none"))
-    score = exp.Case(ifs=ifs_score, default=exp.Literal.number(0))  # read from the level (computed once)
-    return level, score
+def _block_keys(c: Compiler, rule: str | list[str], la: str, left: ObjectInfo, ra: str, right: ObjectInfo,
+                path: tuple) -> tuple[list[exp.Expression], list[exp.Expression]] | None:
+    """A blocking rule as aligned key expressions over the left and the right alias."""
+    if isinstance(rule, list) or rule in left.columns and rule in right.columns:
+        names = rule if isinstance(rule, list) else [rule]
+        missing = [n for n in names if n not in left.columns or n not in right.columns]
+        if missing:
+            c.problem(path, f"blocking column(s) {missing} must exist on both '{la}' and '{ra}'")
+            return None
+        return [exp.column(n, la) for n in names], [exp.column(n, ra) for n in names]
+    try:
+        tree = check(rule, Scope({la: set(left.columns), ra: set(right.columns)}), Level.ROW, as_of=c.as_of)
+    except ExpressionError as exc:
+        c.problem(path, str(exc))
+        return None
+    conjuncts = list(tree.flatten()) if isinstance(tree, exp.And) else [tree]
+    lefts, rights = [], []
+    for conjunct in conjuncts:
+        if isinstance(conjunct, exp.Paren):
+            conjunct = conjunct.this
+        if not isinstance(conjunct, exp.EQ):
+            c.problem(path, f"a blocking rule is one or more equalities (a = b AND …), not "
+                            f"'{conjunct.sql('duckdb')}'")
+            return None
+        sides = []
+        for side in (conjunct.this, conjunct.expression):
+            tables = {col.table for col in side.find_all(exp.Column)}
+            sides.append(tables)
+        if sides[0] == {la} and sides[1] == {ra}:
+            lefts.append(conjunct.this)
+            rights.append(conjunct.expression)
+        elif sides[0] == {ra} and sides[1] == {la}:
+            lefts.append(conjunct.expression)
+            rights.append(conjunct.this)
+        else:
+            c.problem(path, f"each side of '{conjunct.sql('duckdb')}' must read only '{la}' or only '{ra}'")
+            return None
+    return lefts, rights
 
 
-def _of_pair(tree: exp.Expression) -> exp.Expression:
-    """Qualify a column of the accepted pair with its alias ``a``."""
-    return tree.transform(lambda n: exp.column(n.name, "a") if isinstance(n, exp.Column) and not n.table else n)
+def _values(c: Compiler, compare: CompareSpec, la: str, left: ObjectInfo, ra: str, right: ObjectInfo,
+            path: tuple) -> dict[str, exp.Expression] | None:
+    """The columns a comparison reads: value on each side (and phases for org names)."""
+    if compare.method == "org_name":
+        lf, rf = compare.field, compare.right_field or compare.field
+        needed = [(la, left, f"{lf}_key"), (la, left, f"{lf}_phase"), (ra, right, f"{rf}_key"),
+                  (ra, right, f"{rf}_phase")]
+        for alias, info, col in needed:
+            if col not in info.columns:
+                c.problem(path, f"'{alias}' has no org-name column '{col[:-4] if col.endswith('_key') else col}' "
+                                f"(org_name compares the comparison keys of org_name columns)")
+                return None
+        return {"l": exp.column(f"{lf}_key", la), "r": exp.column(f"{rf}_key", ra),
+                "lp": exp.column(f"{lf}_phase", la), "rp": exp.column(f"{rf}_phase", ra)}
+    left_text = compare.left or f"{la}.{compare.field}"
+    right_text = compare.right or f"{ra}.{compare.right_field or compare.field}"
+    lv = c.expr(left_text, Scope({la: set(left.columns)}), Level.ROW, (*path, "left"))
+    rv = c.expr(right_text, Scope({ra: set(right.columns)}), Level.ROW, (*path, "right"))
+    return {"l": lv, "r": rv}
 
 
-def _ref(dataset: str, file: exp.Expression, row: exp.Expression) -> exp.Expression:
-    return exp.Array(expressions=[exp.Struct(expressions=[
-        exp.PropertyEQ(this=exp.to_identifier("d"), expression=exp.Literal.string(dataset)),
-        exp.PropertyEQ(this=exp.to_identifier("f"), expression=file),
-        exp.PropertyEQ(this=exp.to_identifier("r"), expression=row)])])
-
-
-def _pair_refs(left: ObjectInfo, right: ObjectInfo, pair: str, right_alias: str) -> exp.Expression:
-    """Lineage of an accepted link: the left row and the right row (or the right relation's refs)."""
-    parts = []
-    if left.rows_of:
-        parts.append(_ref(left.rows_of, exp.column("_l_file", pair), exp.column("_l_row", pair)))
-    if right.rows_of:
-        parts.append(_ref(right.rows_of, exp.column("_r_file", pair), exp.column("_r_row", pair)))
-    elif right.has_lid:
-        parts.append(exp.column("_refs", right_alias))
-    return Compiler.concat_refs(parts)
+def _level_sql(compare: CompareSpec, base: str) -> tuple[exp.Expression, list[str], dict[str, str]]:
+    """CASE giving the level name of a comparison over the pairs' columns ``<base>__l`` / ``__r``."""
+    levels = levels_for(compare.method, compare.levels)
+    threshold = compare.threshold if compare.threshold is not None else DEFAULT_THRESHOLDS.get(compare.method, 0)
+    ifs = []
+    for level in levels:
+        text = level.condition.format(l=f"{base}__l", r=f"{base}__r", f=base, threshold=threshold,
+                                      within_days=compare.within_days)
+        text = text.replace(f"{base}__l_phase", f"{base}__lp").replace(f"{base}__r_phase", f"{base}__rp")
+        ifs.append(exp.If(this=expand(parse(text)), true=exp.Literal.string(level.name)))
+    missing = exp.or_(exp.Is(this=exp.column(f"{base}__l"), expression=exp.Null()),
+                      exp.Is(this=exp.column(f"{base}__r"), expression=exp.Null()))
+    case = exp.Case(ifs=[exp.If(this=missing, true=exp.Literal.string("null")), *ifs],
+                    default=exp.Literal.string("none"))
+    return case, [lv.name for lv in levels] + ["none"], {lv.name: lv.label for lv in levels}
 
 
 def compile_match(c: Compiler, name: str, spec: MatchSpec, path: tuple) -> ObjectInfo | None:
@@ -78,100 +119,267 @@ def compile_match(c: Compiler, name: str, spec: MatchSpec, path: tuple) -> Objec
     right = c.obj(spec.right, (*path, "right"))
     if left is None or right is None:
         return None
-    if spec.left == spec.right:
+    la, ra = spec.left, spec.right
+    if la == ra:
         c.problem((*path, "right"), "left and right must be different names (declare a second input)")
         return None
     if not left.has_rid:
-        c.problem((*path, "left"), f"'{spec.left}' has no row id (_rid); match from an input or a relation "
-                                   f"that keeps _rid")
+        c.problem((*path, "left"), f"'{la}' has no row id (_rid); match from an input or a relation that keeps _rid")
         return None
-    la, ra = spec.left, spec.right
-    scope = Scope({la: set(left.columns), ra: set(right.columns)})
-    conditions: list[exp.Expression] = []
-    for i, key in enumerate(spec.block):
-        if key in left.columns and key in right.columns:
-            conditions.append(exp.EQ(this=exp.column(key, la), expression=exp.column(key, ra)))
-        else:
-            conditions.append(c.expr(key, scope, Level.ROW, (*path, "block", i)))
-    if not conditions:
-        c.problem((*path, "block"), "a match needs at least one blocking key (equality), never a cross join")
+    right_id = _id_column(right)
+    if right_id is None:
+        c.problem((*path, "right"), f"'{ra}' has no row id; match against an input or a materialised relation")
         return None
-    pairs = exp.select(exp.column("_rid", la).as_("_rid")).from_(exp.to_table(left.table).as_(la)).join(
-        exp.to_table(right.table).as_(ra), on=exp.and_(*conditions))
-    if spec.left_where:
-        pairs = pairs.where(c.expr(spec.left_where, Scope({la: set(left.columns)}), Level.ROW, (*path, "left_where")))
-    if spec.right_where:
-        pairs = pairs.where(c.expr(spec.right_where, Scope({ra: set(right.columns)}), Level.ROW,
-                                   (*path, "right_where")))
-    selected = spec.select or {col: f"{ra}.{col}" for col in right.columns if not col.startswith("_")}
-    for out, text in selected.items():
-        pairs = pairs.select(c.expr(text, scope, Level.ROW, (*path, "select", out)).as_(out))
-    explanation, scores, level_names, level_scores = [], [], [], []
-    for i, compare in enumerate(spec.compare):
-        right_field = compare.right_field or compare.field
-        for side, alias, info, col in (("left", la, left, compare.field), ("right", ra, right, right_field)):
-            if col not in info.columns:
-                c.problem((*path, "compare", i), f"{side} '{alias}' has no column '{col}'")
-                return None
-        lv, sc = _level_case(compare, exp.column(compare.field, la), exp.column(right_field, ra))
-        pairs = pairs.select(lv.as_(f"{compare.field}_level"))
-        level_names.append(f"{compare.field}_level")
-        level_scores.append(sc.as_(f"{compare.field}_score"))
-        scores.append((compare.weight, exp.column(f"{compare.field}_score")))
-        explanation.append(exp.PropertyEQ(this=exp.to_identifier(compare.field), expression=exp.Struct(expressions=[
-            exp.PropertyEQ(this=exp.to_identifier("method"), expression=exp.Literal.string(compare.method)),
-            exp.PropertyEQ(this=exp.to_identifier("level"), expression=exp.column(f"{compare.field}_level")),
-            exp.PropertyEQ(this=exp.to_identifier("score"), expression=exp.column(f"{compare.field}_score")),
-            exp.PropertyEQ(this=exp.to_identifier("left"), expression=exp.cast(exp.column(f"_l_{compare.field}"),
-                                                                               "VARCHAR")),
-            exp.PropertyEQ(this=exp.to_identifier("right"), expression=exp.cast(exp.column(f"_r_{compare.field}"),
-                                                                                "VARCHAR")),
-        ])))
-        pairs = pairs.select(exp.column(compare.field, la).as_(f"_l_{compare.field}"),
-                             exp.column(right_field, ra).as_(f"_r_{compare.field}"))
-    # Lineage is built for accepted pairs only: the pairs keep just what is needed to build it.
-    if left.rows_of:
-        pairs = pairs.select(exp.column("_file", la).as_("_l_file"), exp.column("_row", la).as_("_l_row"))
-    if right.rows_of:
-        pairs = pairs.select(exp.column("_file", ra).as_("_r_file"), exp.column("_row", ra).as_("_r_row"))
-    elif right.has_lid:
-        pairs = pairs.select(exp.column("_lid", ra).as_("_r_lid"))
     stem = f"{c.prefix}__{name}"
-    c.steps.append(Step(f"{stem}__pairs", "match", pairs, "table",
-                        f"match {name}: candidate pairs {la} × {ra} blocked on {', '.join(spec.block)}",
-                        c.loaded.doc.where(path)))
+    where = c.loaded.doc.where(path)
+    left_filter = (c.expr(spec.left_where, Scope({la: set(left.columns)}), Level.ROW, (*path, "left_where"))
+                   if spec.left_where else None)
+    right_filter = (c.expr(spec.right_where, Scope({ra: set(right.columns)}), Level.ROW, (*path, "right_where"))
+                    if spec.right_where else None)
 
-    total_weight = sum(w for w, _ in scores) or 1.0
-    weighted: exp.Expression = exp.Literal.number(0)
-    for weight, score in scores:
-        weighted = exp.Add(this=weighted, expression=exp.Mul(this=score, expression=exp.Literal.number(weight)))
-    match_score = exp.Round(this=exp.Div(this=weighted, expression=exp.Literal.number(total_weight)),
-                            decimals=exp.Literal.number(4))
-    level_scope = Scope(names=set(level_names) | {"match_score"} | {n.replace("_level", "_score")
-                                                                     for n in level_names})
-    accept = c.expr(spec.accept, level_scope, Level.ROW, (*path, "accept"))
-    with_scores = exp.select("*", *level_scores).from_(exp.to_table(f"{stem}__pairs").as_("p"))
-    scored = exp.select("*", match_score.as_("match_score")).from_(with_scores.subquery("q"))
-    accepted = exp.select("*").from_(scored.subquery("s")).where(accept)
-    out_columns = ["_rid", *selected, "match_score", "match_level", "_match", "_refs", "_lid"]
+    def side(alias: str, info: ObjectInfo, condition: exp.Expression | None) -> exp.Select:
+        query = exp.select("*").from_(exp.to_table(info.table).as_(alias))
+        return query.where(condition.copy()) if condition is not None else query
+
+    # The compared values and the features they need.
+    comparisons = []
+    for i, compare in enumerate(spec.compare):
+        try:
+            levels_for(compare.method, compare.levels)
+        except KeyError as exc:
+            c.problem((*path, "compare", i, "levels"), str(exc.args[0]))
+            continue
+        values = _values(c, compare, la, left, ra, right, (*path, "compare", i))
+        if values is not None:
+            comparisons.append((compare, values))
+    if not spec.block:
+        c.problem((*path, "block"), "a match needs at least one blocking rule (equality), never a cross join")
+        return None
+    rules = []
+    for i, rule in enumerate(spec.block):
+        keys = _block_keys(c, rule, la, left, ra, right, (*path, "block", i))
+        if keys is not None:
+            rules.append(keys)
+    if c.problems or not comparisons or not rules:
+        return None
+
+    value_columns = []
+    for compare, values in comparisons:
+        base = compare.key
+        value_columns += [(values["l"], f"{base}__l"), (values["r"], f"{base}__r")]
+        if "lp" in values:
+            value_columns += [(values["lp"], f"{base}__lp"), (values["rp"], f"{base}__rp")]
+
+    # 1. block sizes per key (guard), 2. candidate pairs
+    pair_parts = []
+
+    def clean(key: exp.Expression) -> exp.Expression:
+        """A blocking key as compared: text, trimmed, empty as NULL (an empty key never blocks)."""
+        return exp.Nullif(this=exp.Trim(this=exp.cast(key.copy(), "VARCHAR")), expression=exp.Literal.string(""))
+
+    for i, (lkeys, rkeys) in enumerate(rules):
+        key_names = [f"k{j}" for j in range(len(lkeys))]
+
+        def sizes(alias, info, keys, condition, count_name, key_names=key_names):
+            cleaned = [clean(k) for k in keys]
+            query = side(alias, info, condition).select(*[k.as_(n) for k, n in zip(cleaned, key_names, strict=True)],
+                                                        exp.Count(this=exp.Star()).as_(count_name), append=False)
+            query = query.group_by(*[exp.column(n) for n in key_names])
+            return query.having(exp.and_(*[exp.Not(this=exp.Is(this=exp.column(n), expression=exp.Null()))
+                                           for n in key_names]))
+
+        blocks = exp.select(*[exp.column(n, "bl") for n in key_names], exp.column("n_left", "bl"),
+                            exp.column("n_right", "br")).from_(
+            sizes(la, left, lkeys, left_filter, "n_left").subquery("bl")).join(
+            sizes(ra, right, rkeys, right_filter, "n_right").subquery("br"),
+            on=exp.and_(*[exp.EQ(this=exp.column(n, "bl"), expression=exp.column(n, "br")) for n in key_names]))
+        c.steps.append(Step(f"{stem}__blocks{i}", "guard", blocks, "table",
+                            f"match {name}: block sizes of rule {i + 1} ({spec.block[i]})", where,
+                            operation={"op": "block_guard", "rule": i, "rule_text": str(spec.block[i]),
+                                       "max_block_pairs": spec.max_block_pairs, "max_pairs": spec.max_pairs,
+                                       "match": name, "stem": stem, "keys": key_names}))
+        oversized = exp.Exists(this=exp.select(exp.Literal.number(1)).from_(
+            exp.to_table(f"{stem}__blocks{i}").as_("b")).where(exp.and_(
+                *[exp.EQ(this=exp.column(n, "b"), expression=clean(k)) for n, k in zip(key_names, lkeys, strict=True)],
+                exp.GT(this=exp.Mul(this=exp.column("n_left", "b"), expression=exp.column("n_right", "b")),
+                       expression=exp.Literal.number(spec.max_block_pairs)))))
+        on = exp.and_(*[exp.EQ(this=clean(lk), expression=clean(rk)) for lk, rk in zip(lkeys, rkeys, strict=True)])
+        part = exp.select(exp.column("_rid", la).as_("_lrid"), exp.column(right_id, ra).as_("_rrid"),
+                          exp.Literal.number(i).as_("_rule"), *[e.copy().as_(n) for e, n in value_columns]).from_(
+            exp.to_table(left.table).as_(la)).join(exp.to_table(right.table).as_(ra), on=on)
+        conditions = [exp.Not(this=oversized)]
+        if left_filter is not None:
+            conditions.append(left_filter.copy())
+        if right_filter is not None:
+            conditions.append(right_filter.copy())
+        pair_parts.append(part.where(exp.and_(*conditions)))
+    union = pair_parts[0]
+    for part in pair_parts[1:]:
+        union = exp.union(union, part, distinct=False)
+    first = exp.Window(this=exp.RowNumber(), partition_by=[exp.column("_lrid"), exp.column("_rrid")],
+                       order=exp.Order(expressions=[exp.Ordered(this=exp.column("_rule"))]))
+    pairs = exp.select("*").from_(union.subquery("u")).qualify(exp.EQ(this=first, expression=exp.Literal.number(1)))
+    c.steps.append(Step(f"{stem}__pairs", "match", pairs, "table",
+                        f"match {name}: candidate pairs {la} × {ra} from {len(rules)} blocking rule(s)", where))
+
+    # 5a. a random sample of pairs for u (same value columns)
+    side_rows = max(int(math.isqrt(spec.u_sample_pairs)), 10)
+    sample_l = side(la, left, left_filter).select(*[e.copy().as_(n) for e, n in value_columns
+                                                    if n.endswith(("__l", "__lp"))], append=False)
+    sample_r = side(ra, right, right_filter).select(*[e.copy().as_(n) for e, n in value_columns
+                                                      if n.endswith(("__r", "__rp"))], append=False)
+    # A deterministic sample (rows in hash order of their id), so a rerun gives the same weights.
+    sample_l = sample_l.select(exp.column("_rid", la).as_("_sid"))
+    sample_r = sample_r.select(exp.column(right_id, ra).as_("_sid"))
+    sampled_l = exp.select("*").from_(sample_l.subquery("sl")).order_by(
+        exp.Anonymous(this="hash", expressions=[exp.column("_sid"), exp.Literal.number(7)])).limit(side_rows)
+    sampled_r = exp.select("*").from_(sample_r.subquery("sr")).order_by(
+        exp.Anonymous(this="hash", expressions=[exp.column("_sid"), exp.Literal.number(11)])).limit(side_rows)
+    upairs = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("a")),
+                        exp.Column(this=exp.Star(), table=exp.to_identifier("b"))).from_(
+        sampled_l.subquery("a")).join(sampled_r.subquery("b"), join_type="cross")
+    c.steps.append(Step(f"{stem}__upairs", "match", upairs, "table",
+                        f"match {name}: random {side_rows} × {side_rows} pairs to estimate u", where))
+
+    # 3. features (python), 4. levels — for the candidate pairs and the random pairs
+    requests = []
+    for compare, _ in comparisons:
+        for feature in features_for(compare.method, compare.key):
+            requests.append({"comparison": compare.key, "kind": feature.kind, "left": f"{compare.key}__l",
+                             "right": f"{compare.key}__r"})
+    level_cases = []
+    level_info = {}
+    for compare, _ in comparisons:
+        case, names, labels = _level_sql(compare, compare.key)
+        level_cases.append(case.as_(f"{compare.key}_level"))
+        level_info[compare.key] = {"levels": names, "labels": labels, "method": compare.method,
+                                   "m": compare.m, "tf_adjust": compare.tf_adjust,
+                                   "label": compare.label or METHOD_LABELS[compare.method]}
+    for source in ("pairs", "upairs"):
+        table = f"{stem}__{source}"
+        if requests:
+            c.steps.append(Step(f"{table}_f", "python", None, "table", f"match {name}: batch fuzzy features",
+                                where, operation={"op": "features", "source": table, "requests": requests}))
+            table = f"{table}_f"
+        target = f"{stem}__levels" if source == "pairs" else f"{stem}__ulevels"
+        c.steps.append(Step(target, "match", exp.select("*", *[lc.copy() for lc in level_cases]).from_(
+            exp.to_table(table).as_("p")), "table", f"match {name}: comparison levels ({source})", where))
+
+    # 5b. term frequencies, 6. parameters
+    tf_steps = {}
+    for compare, values in comparisons:
+        if not compare.tf_adjust:
+            continue
+        both = exp.union(side(la, left, left_filter).select(values["l"].copy().as_("v"), append=False),
+                         side(ra, right, right_filter).select(values["r"].copy().as_("v"), append=False),
+                         distinct=False)
+        total = exp.Window(this=exp.Sum(this=exp.Count(this=exp.Star())))
+        tf = exp.select(exp.column("v"), exp.Div(this=exp.cast(exp.Count(this=exp.Star()), "DOUBLE"),
+                                                 expression=total).as_("tf")).from_(both.subquery("x")).where(
+            exp.Not(this=exp.Is(this=exp.column("v"), expression=exp.Null()))).group_by(exp.column("v"))
+        tf_steps[compare.key] = f"{stem}__tf_{compare.key}"
+        c.steps.append(Step(tf_steps[compare.key], "match", tf, "table",
+                            f"match {name}: term frequencies of {compare.key}", where))
+    c.steps.append(Step(f"{stem}__params", "python", None, "table", f"match {name}: m, u, weights and prior",
+                        where, operation={"op": "params", "levels": f"{stem}__levels", "ulevels": f"{stem}__ulevels",
+                                          "comparisons": level_info, "train": spec.train, "prior": spec.prior,
+                                          "left": left.table, "right": right.table, "match": name,
+                                          "left_filter": left_filter.sql("duckdb") if left_filter else None,
+                                          "right_filter": right_filter.sql("duckdb") if right_filter else None,
+                                          "left_alias": la, "right_alias": ra}))
+
+    # 7. scores
+    scored = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("p"))).from_(
+        exp.to_table(f"{stem}__levels").as_("p"))
+    weight_terms = []
+    for i, (compare, _) in enumerate(comparisons):
+        key = compare.key
+        alias = f"w{i}"
+        scored = scored.join(exp.to_table(f"{stem}__params").as_(alias), on=exp.and_(
+            exp.EQ(this=exp.column("comparison", alias), expression=exp.Literal.string(key)),
+            exp.EQ(this=exp.column("level", alias), expression=exp.column(f"{key}_level", "p"))), join_type="left")
+        weight = exp.column("weight", alias)
+        if key in tf_steps:
+            tfa = f"t{i}"
+            scored = scored.join(exp.to_table(tf_steps[key]).as_(tfa), on=exp.EQ(
+                this=exp.column("v", tfa), expression=exp.column(f"{key}__r", "p")), join_type="left")
+            tf_weight = exp.Anonymous(this="log2", expressions=[exp.Div(
+                this=exp.column("m", alias), expression=exp.Greatest(this=exp.column("tf", tfa),
+                                                                    expressions=[exp.Literal.number(1e-9)]))])
+            weight = exp.Case(ifs=[exp.If(this=exp.and_(
+                exp.EQ(this=exp.column(f"{key}_level", "p"), expression=exp.Literal.string("exact")),
+                exp.Not(this=exp.Is(this=exp.column("tf", tfa), expression=exp.Null()))), true=tf_weight)],
+                default=weight)
+        scored = scored.select(exp.Coalesce(this=weight, expressions=[exp.Literal.number(0)]).as_(f"{key}_weight"))
+        weight_terms.append(exp.column(f"{key}_weight"))
+    prior = exp.select(exp.column("weight")).from_(exp.to_table(f"{stem}__params")).where(
+        exp.EQ(this=exp.column("comparison"), expression=exp.Literal.string("_prior")))
+    total = exp.Subquery(this=prior)
+    for term in weight_terms:
+        total = exp.Add(this=total, expression=term)
+    scored_full = exp.select("*", total.as_("match_weight")).from_(scored.subquery("s"))
+    # 1 / (1 + 2^-w): stable for very large and very small weights.
+    probability = exp.Div(this=exp.Literal.number(1), expression=exp.Add(
+        this=exp.Literal.number(1), expression=exp.Pow(this=exp.Literal.number(2),
+                                                       expression=exp.Neg(this=exp.column("match_weight")))))
+    scored_final = exp.select("*", exp.Round(this=probability, decimals=exp.Literal.number(6)).as_("match_probability")
+                              ).from_(scored_full.subquery("f"))
+    c.steps.append(Step(f"{stem}__scored", "match", scored_final, "table",
+                        f"match {name}: weights and match probability of every candidate pair", where))
+
+    # 8. the accepted links
+    names = {"match_probability", "match_weight"}
+    for compare, _ in comparisons:
+        names |= {f"{compare.key}_level", f"{compare.key}_weight"}
+        names |= {f.column for f in features_for(compare.method, compare.key)}
+    accept = c.expr(spec.accept, Scope(names=names), Level.ROW, (*path, "accept"))
+    accepted = exp.select("*").from_(exp.to_table(f"{stem}__scored").as_("s")).where(accept)
+    if spec.unique:
+        count = exp.Window(this=exp.Count(this=exp.Star()), partition_by=[exp.column("_lrid")])
+        accepted = accepted.qualify(exp.EQ(this=count, expression=exp.Literal.number(1)))
+    explanation = []
+    for compare, _ in comparisons:
+        key = compare.key
+        fields = [
+            exp.PropertyEQ(this=exp.to_identifier("method"), expression=exp.Literal.string(compare.method)),
+            exp.PropertyEQ(this=exp.to_identifier("level"), expression=exp.column(f"{key}_level", "a")),
+            exp.PropertyEQ(this=exp.to_identifier("weight"), expression=exp.Round(
+                this=exp.column(f"{key}_weight", "a"), decimals=exp.Literal.number(3))),
+            exp.PropertyEQ(this=exp.to_identifier("left"), expression=exp.cast(exp.column(f"{key}__l", "a"), "VARCHAR")),
+            exp.PropertyEQ(this=exp.to_identifier("right"), expression=exp.cast(exp.column(f"{key}__r", "a"), "VARCHAR")),
+        ]
+        for feature in features_for(compare.method, key):
+            if feature.kind != "pinyin_equal":
+                fields.append(exp.PropertyEQ(this=exp.to_identifier(feature.kind), expression=exp.Round(
+                    this=exp.column(feature.column, "a"), decimals=exp.Literal.number(1))))
+        explanation.append(exp.PropertyEQ(this=exp.to_identifier(key), expression=exp.Struct(expressions=fields)))
+    explanation += [exp.PropertyEQ(this=exp.to_identifier("match_probability"),
+                                   expression=exp.column("match_probability", "a")),
+                    exp.PropertyEQ(this=exp.to_identifier("match_weight"),
+                                   expression=exp.Round(this=exp.column("match_weight", "a"),
+                                                        decimals=exp.Literal.number(3)))]
     level_parts: list[exp.Expression] = []
-    for i, level_name in enumerate(level_names):
+    for i, (compare, _) in enumerate(comparisons):
         if i:
             level_parts.append(exp.Literal.string(","))
-        level_parts.append(exp.column(level_name))
+        level_parts.append(exp.column(f"{compare.key}_level", "a"))
     level_text = level_parts[0] if len(level_parts) == 1 else exp.Concat(expressions=level_parts)
-    columns = [exp.column("_rid"), *[exp.column(o) for o in selected], exp.column("match_score"),
-               level_text.as_("match_level"), exp.Struct(expressions=explanation).as_("_match")]
-    final = exp.select(*[_of_pair(e) for e in columns], _pair_refs(left, right, "a", "rr").as_("_refs"),
-                       LID.copy().as_("_lid")).from_(accepted.subquery("a"))
-    if right.has_lid and not right.rows_of:
-        final = final.join(exp.to_table(right.table).as_("rr"), on=exp.EQ(this=exp.column("_lid", "rr"),
-                                                                           expression=exp.column("_r_lid", "a")))
-    if spec.unique:
-        count = exp.Window(this=exp.Count(this=exp.Star()), partition_by=[exp.column("_rid", "a")])
-        final = final.qualify(exp.EQ(this=count, expression=exp.Literal.number(1)))
-    info = ObjectInfo(name, "relation", stem, out_columns)
-    c.steps.append(Step(stem, "match", final, "table",
-                        f"match {name}: accepted links ({spec.accept})" + ("; unique right row only" if spec.unique
-                                                                          else ""), c.loaded.doc.where(path)))
-    return info
+    scope = Scope({la: set(left.columns), ra: set(right.columns)})
+    select = spec.select or {col: f"{ra}.{col}" for col in right.columns if not col.startswith("_")}
+    selected = [c.expr(text, scope, Level.ROW, (*path, "select", out)).as_(out) for out, text in select.items()]
+    lineage = []
+    if left.rows_of:
+        lineage.append(c.refs(la, left))
+    if right.rows_of or "_refs" in right.columns:
+        lineage.append(c.refs(ra, right))
+    final = exp.select(exp.column("_lrid", "a").as_("_rid"), *selected,
+                       exp.column("match_probability", "a"), exp.column("match_weight", "a"),
+                       level_text.as_("match_level"), exp.Struct(expressions=explanation).as_("_match"),
+                       c.concat_refs(lineage).as_("_refs"), LID.copy().as_("_lid")).from_(accepted.subquery("a")).join(
+        exp.to_table(left.table).as_(la), on=exp.EQ(this=exp.column("_rid", la), expression=exp.column("_lrid", "a"))
+    ).join(exp.to_table(right.table).as_(ra), on=exp.EQ(this=exp.column(right_id, ra),
+                                                       expression=exp.column("_rrid", "a")))
+    out_columns = ["_rid", *select, "match_probability", "match_weight", "match_level", "_match", "_refs", "_lid"]
+    c.steps.append(Step(stem, "match", final, "table", f"match {name}: accepted links ({spec.accept})"
+                        + ("; only when exactly one right row fits" if spec.unique else ""), where))
+    return ObjectInfo(name, "relation", stem, out_columns)

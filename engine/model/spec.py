@@ -120,35 +120,73 @@ class MergeIntervalsSpec(_Spec):
 
 
 class CompareSpec(_Spec):
-    """One field comparison of a match: the method decides the levels (see docs)."""
+    """One field comparison of a match; the method decides the levels (docs/matching.md).
 
-    field: str
+    ``field`` names the column on both sides (``right_field`` when the right one is named
+    otherwise); ``left``/``right`` give SQL expressions instead (not for ``org_name``,
+    which compares the staged comparison keys and phases of org-name columns)."""
+
+    field: str | None = None
     right_field: str | None = None
-    method: Literal["id_cn", "name_zh", "org_name", "date", "exact"]
+    left: str | None = None
+    right: str | None = None
+    name: str | None = None
+    method: Literal["id_cn", "name_zh", "org_name", "date", "text", "code", "exact"]
     levels: list[str] | None = None
-    within_days: int = 0
-    weight: float = 1.0
+    threshold: float | None = None
+    within_days: int = 3
+    tf_adjust: bool = False
+    m: dict[str, float] = Field(default_factory=dict)
+    label: str = ""
+
+    @model_validator(mode="after")
+    def _check(self) -> CompareSpec:
+        if self.field is None and (self.left is None or self.right is None):
+            raise ValueError("a comparison needs 'field' (or both 'left' and 'right' expressions)")
+        if self.method == "org_name" and (self.left or self.right):
+            raise ValueError("org_name compares org-name columns: use field/right_field, not expressions")
+        if self.name is None and self.field is None:
+            raise ValueError("a comparison of expressions needs a 'name'")
+        return self
+
+    @property
+    def key(self) -> str:
+        return self.name or self.field or ""
 
 
 class MatchSpec(_Spec):
-    """Link rows of ``left`` to rows of ``right``: block, compare, decide.
+    """Link rows of ``left`` to rows of ``right``: block, compare, score, decide (docs/matching.md).
 
-    Output: ``_rid`` of the left row, the right row's ``select``ed columns,
-    ``match_score`` (0–1), ``match_level`` and ``_match`` (every field's level and
-    score, for the evidence). ``unique: true`` keeps a left row's link only
-    when exactly one right row was accepted.
+    Output: ``_rid`` of the left row, the ``select``ed columns, ``match_probability``,
+    ``match_weight``, ``match_level`` and ``_match`` (every field's level, weight and both
+    values — the explanation shown to a prosecutor). ``unique: true`` keeps a left row's
+    link only when exactly one right row was accepted.
     """
 
     left: str
     right: str
     left_where: str | None = None
     right_where: str | None = None
-    block: list[str]
+    block: list[str | list[str]]
     compare: list[CompareSpec]
-    accept: str
+    accept: str = "match_probability >= 0.9"
     unique: bool = False
+    train: Literal["none", "em"] = "none"
+    prior: float | None = None
     select: dict[str, str] = Field(default_factory=dict)
-    max_block_size: int = 10_000
+    max_block_pairs: int = 1_000_000
+    max_pairs: int = 20_000_000
+    u_sample_pairs: int = 1_000_000
+
+    @field_validator("compare")
+    @classmethod
+    def _unique_names(cls, value: list[CompareSpec]) -> list[CompareSpec]:
+        names = [c.key for c in value]
+        if len(set(names)) != len(names):
+            raise ValueError(f"comparison names must be unique (give a 'name'): {names}")
+        if not value:
+            raise ValueError("a match needs at least one comparison")
+        return value
 
 
 class RelationSpec(_Spec):

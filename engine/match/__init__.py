@@ -1,0 +1,1 @@
+"""Entity matching: comparators, batch features, Fellegi–Sunter parameters, the match steps."""
