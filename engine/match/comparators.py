@@ -57,10 +57,11 @@ class Feature:
 METHODS: dict[str, list[Level]] = {
     "id_cn": [
         Level("exact", "{l} = {r}", 0.92, "身份证号相同"),
-        Level("one_edit", "length({l}) = length({r}) AND damerau_levenshtein({l}, {r}) = 1", 0.05,
-              "身份证号仅一位不同或相邻两位颠倒"),
-        Level("birth_gender", "birth_date_of({l}) = birth_date_of({r}) AND substr({l}, 17, 1) IS NOT NULL "
-              "AND (CAST(substr({l}, 17, 1) AS INT) % 2) = (CAST(substr({r}, 17, 1) AS INT) % 2)", 0.02,
+        # hamming ≤ 2 first: a cheap necessary condition, so the quadratic distance runs on few pairs.
+        Level("one_edit", "length({l}) = length({r}) AND hamming({l}, {r}) <= 2 "
+              "AND damerau_levenshtein({l}, {r}) = 1", 0.05, "身份证号仅一位不同或相邻两位颠倒"),
+        Level("birth_gender", "substr({l}, 7, 8) = substr({r}, 7, 8) AND birth_date_of({l}) IS NOT NULL "
+              "AND (TRY_CAST(substr({l}, 17, 1) AS INT) % 2) = (TRY_CAST(substr({r}, 17, 1) AS INT) % 2)", 0.02,
               "出生日期与性别相同"),
     ],
     "name_zh": [
@@ -88,7 +89,8 @@ METHODS: dict[str, list[Level]] = {
     ],
     "code": [
         Level("exact", "{l} = {r}", 0.9, "相同"),
-        Level("one_edit", "length({l}) = length({r}) AND damerau_levenshtein({l}, {r}) = 1", 0.06, "仅一位不同"),
+        Level("one_edit", "length({l}) = length({r}) AND hamming({l}, {r}) <= 2 "
+              "AND damerau_levenshtein({l}, {r}) = 1", 0.06, "仅一位不同"),
     ],
     "exact": [Level("exact", "{l} = {r}", 0.9, "相同")],
 }

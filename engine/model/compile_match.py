@@ -319,9 +319,9 @@ def compile_match(c: Compiler, name: str, spec: MatchSpec, path: tuple) -> Objec
         total = exp.Add(this=total, expression=term)
     scored_full = exp.select("*", total.as_("match_weight")).from_(scored.subquery("s"))
     # 1 / (1 + 2^-w): stable for very large and very small weights.
-    probability = exp.Div(this=exp.Literal.number(1), expression=exp.Add(
+    probability = exp.Div(this=exp.Literal.number(1), expression=exp.paren(exp.Add(
         this=exp.Literal.number(1), expression=exp.Pow(this=exp.Literal.number(2),
-                                                       expression=exp.Neg(this=exp.column("match_weight")))))
+                                                       expression=exp.Neg(this=exp.column("match_weight"))))))
     scored_final = exp.select("*", exp.Round(this=probability, decimals=exp.Literal.number(6)).as_("match_probability")
                               ).from_(scored_full.subquery("f"))
     c.steps.append(Step(f"{stem}__scored", "match", scored_final, "table",

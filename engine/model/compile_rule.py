@@ -228,11 +228,13 @@ def compile_rule(c: Compiler, rule: RuleSpec, path: tuple) -> RulePlan | None:
         signals.append((name, clamped, signal.weight, signal.label or name))
     if signals:
         total = sum(w for _, _, w, _ in signals) or 1.0
-        weighted = exp.Add(this=exp.Literal.number(0), expression=exp.Literal.number(0))
-        for name, _, weight, _ in signals:
-            weighted = exp.Add(this=weighted, expression=exp.Mul(this=exp.column(f"s__{name}"),
-                                                                 expression=exp.Literal.number(weight)))
-        score = exp.Round(this=exp.Div(this=exp.Mul(this=weighted, expression=exp.Literal.number(100)),
+        terms = [exp.Mul(this=exp.column(f"s__{name}"), expression=exp.Literal.number(weight))
+                 for name, _, weight, _ in signals]
+        weighted = terms[0]
+        for term in terms[1:]:
+            weighted = exp.Add(this=weighted, expression=term)
+        # (Σ weight·signal) × 100 / Σ weight — parenthesised: an AST carries no precedence of its own.
+        score = exp.Round(this=exp.Div(this=exp.Mul(this=exp.paren(weighted), expression=exp.Literal.number(100)),
                                        expression=exp.Literal.number(total)), decimals=exp.Literal.number(2))
     else:
         score = exp.Round(this=exp.Mul(this=exp.column("confidence"), expression=exp.Literal.number(100)),
