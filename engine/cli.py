@@ -193,16 +193,40 @@ def test_models(models: ModelsOpt = None, model: ModelSel = None, as_json: JsonO
 @app.command()
 def explain(model_id: Annotated[str, typer.Argument(help="model id")], models: ModelsOpt = None,
             as_of: AsOfOpt = None,
-            dialect: Annotated[str, typer.Option(help="SQL dialect to print (duckdb, spark)")] = "duckdb") -> None:
-    """打印模型的执行计划与 SQL / print a model's plan and its SQL."""
-    project = _project(models, None, None, True)
+            dialect: Annotated[str, typer.Option(help="SQL dialect to print (duckdb, spark)")] = "duckdb",
+            data: Annotated[Path | None, typer.Option("--data", help="also run the model's matches on this data "
+                                                                     "root: funnel and near misses")] = None,
+            out_dir: OutOpt = None,
+            near: Annotated[int, typer.Option(help="rejected pairs to list per match")] = 10) -> None:
+    """打印模型的执行计划与 SQL；给出 --data 时报告匹配漏斗与接近阈值的未匹配对 / print a model's plan and SQL."""
+    project = _project(models, data, out_dir, True)
     try:
         print(project.explain(model_id, _as_of(as_of), dialect))
+        if data is not None:
+            _print_match_reports(project.explain_matches(model_id, _as_of(as_of), near))
     except SpecError as exc:
         _fail_spec(exc)
     except KeyError as exc:
         err.print(f"[red]{exc.args[0]}[/]")
         raise typer.Exit(EXIT_USAGE) from None
+
+
+def _print_match_reports(reports: list[dict]) -> None:
+    from engine.report.html import mask_ids
+
+    if not reports:
+        print("-- this model has no match relation")
+    for report in reports:
+        funnel = report["funnel"]
+        print(f"-- match {report['relation']}: accept {report['accept']}")
+        print(f"--   funnel: {funnel.get('left_records', '?')} left × {funnel.get('right_records', '?')} right records "
+              f"→ {funnel['candidate_pairs']} candidate pairs → {funnel['links']} links")
+        for rule in funnel.get("blocking", []):
+            excluded = f", {rule['excluded_keys']} oversized key(s) excluded" if rule["excluded_keys"] else ""
+            print(f"--   blocking {rule['rule']}: {rule['candidate_pairs']} pairs{excluded}")
+        print(f"--   rejected pairs nearest the threshold ({len(report['near_misses'])}):")
+        for pair in report["near_misses"]:
+            print("--     " + mask_ids(json.dumps(pair, ensure_ascii=False, default=str)))
 
 
 @app.command()

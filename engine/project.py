@@ -134,6 +134,47 @@ class Project:
         plan = self.compile(as_of or dt.date.today(), [model_id])[0]
         return plan.explain(dialect)
 
+    def explain_matches(self, model_id: str, as_of: dt.date | None = None, near: int = 10) -> list[dict]:
+        """Run a model's match relations on the data root: the funnel of each, and the rejected
+        candidate pairs closest to acceptance (for tuning the decision)."""
+        plan = self.compile(as_of or dt.date.today(), [model_id])[0]
+        links = [s for s in plan.steps if s.operation and s.operation.get("op") == "links"]
+        if not links:
+            return []
+        ingested = self.ingest(plan.datasets)
+        with tempfile.TemporaryDirectory(prefix="lsm-explain-") as tmp:
+            backend = self.backend("duckdb", Path(tmp))
+            try:
+                for d in ingested.datasets:
+                    if d.staged:
+                        backend.load_dataset(d.name, Path(d.staged))
+                last = plan.steps.index(links[-1])
+                funnels: dict = {}
+                for step in plan.steps[: last + 1]:
+                    backend._run_step(step, funnels)
+                reports = []
+                for step in links:
+                    op = step.operation
+                    funnel = dict(funnels.get(op["match"], {}))
+                    funnel.pop("_stem", None)
+                    con = backend.con
+                    funnel["candidate_pairs"] = con.execute(f"SELECT count(*) FROM {op['stem']}__pairs").fetchall()[0][0]
+                    funnel["links"] = con.execute(f"SELECT count(*) FROM {op['stem']}").fetchall()[0][0]
+                    columns = ", ".join(f"{c}_level, {c}__l, {c}__r, round({c}_weight, 2) AS {c}_weight"
+                                        for c in op["comparisons"])
+                    accepted = f"coalesce(({op['accept']}), false)"
+                    rejected = con.sql(
+                        f"SELECT _lrid, _rrid, round(match_probability, 4) AS match_probability, "
+                        f"CASE WHEN {accepted} THEN 'accepted but not unique' ELSE 'below the decision' END AS why, "
+                        f"{columns} FROM {op['stem']}__scored s WHERE NOT EXISTS (SELECT 1 FROM {op['stem']} k "
+                        f"WHERE k._rid = s._lrid AND k._rrid = s._rrid) "
+                        f"ORDER BY match_probability DESC, _lrid, _rrid LIMIT {int(near)}").to_arrow_table().to_pylist()
+                    reports.append({"relation": op["match"], "accept": op["accept"], "funnel": funnel,
+                                    "near_misses": rejected})
+                return reports
+            finally:
+                backend.close()
+
     def backend(self, engine: str, temp_dir: Path):
         if engine == "duckdb":
             from engine.execute.duckdb_backend import DuckDBBackend

@@ -138,6 +138,9 @@ def execute_run(project, plans: list[ModelPlan], as_of: dt.date, engine: str = "
             "models": [asdict(o) for o in outcomes],
             "datasets": _dataset_manifest(ingested),
             "quality": [asdict(q) for q in quality],
+            "matches": [{"model": model, "relation": relation, **funnel}
+                        for model, relations in backend.match_reports.items()
+                        for relation, funnel in relations.items()],
         }
         write_clue_files(clues, ingested.quarantine_table(), work, [
             {"id": p.model_id, "title": p.title_zh, "legal_basis": p.legal_citation,

@@ -88,7 +88,9 @@ def params(con, target: str, operation: dict) -> dict:
             counts = np.array([row[-1] for row in pattern_rows], dtype=float)
             m0 = [np.array([c.m[lv] for lv in c.levels]) for c in fitted]
             u0 = [np.array([c.u[lv] for lv in c.levels]) for c in fitted]
-            m_trained, trained_share = em(patterns, counts, m0, u0, prior=0.1)
+            # Start from the largest share of matches blocking allows: each record links at most once.
+            bound = min(0.5, max(min(n_left, n_right), 1) / max(float(counts.sum()), 1.0))
+            m_trained, trained_share = em(patterns, counts, m0, u0, prior=bound, max_share=bound)
             for c, mk in zip(fitted, m_trained, strict=True):
                 c.m = {lv: float(v) for lv, v in zip(c.levels, mk, strict=True)}
     for c in fitted:

@@ -51,12 +51,37 @@ def u_from_counts(levels: list[str], counts: dict[str, int]) -> dict[str, float]
     return {lv: v / norm for lv, v in raw.items()}
 
 
+def monotone(m: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Levels are ordered from the strongest agreement down to 'none': their evidence m/u must not grow
+    down the list. Pool adjacent violators (a pooled group keeps its total m, spread in proportion to u)."""
+    blocks = [[i] for i in range(len(m))]
+    ratio = lambda block: m[block].sum() / max(u[block].sum(), U_FLOOR)  # noqa: E731
+    merged = True
+    while merged:
+        merged = False
+        for i in range(len(blocks) - 1):
+            if ratio(blocks[i]) < ratio(blocks[i + 1]):
+                blocks[i] = blocks[i] + blocks.pop(i + 1)
+                merged = True
+                break
+    out = m.copy()
+    for block in blocks:
+        if len(block) > 1:
+            out[block] = m[block].sum() * u[block] / max(u[block].sum(), U_FLOOR)
+    return out
+
+
 def em(patterns: np.ndarray, counts: np.ndarray, m: list[np.ndarray], u: list[np.ndarray],
-       prior: float = 0.1, iterations: int = 40, tolerance: float = 1e-6) -> tuple[list[np.ndarray], float]:
+       prior: float = 0.1, iterations: int = 40, tolerance: float = 1e-6, max_share: float = 1.0
+       ) -> tuple[list[np.ndarray], float]:
     """Train m (and the share of matches among the pairs) by EM; u stays fixed.
 
     ``patterns``: int array (n_patterns × n_comparisons) of level indexes, -1 for a missing value;
     ``counts``: how many pairs show each pattern; ``m``/``u``: per comparison, probability per level.
+    After each step the levels' evidence is kept monotone (:func:`monotone`), and the share of
+    matches never exceeds ``max_share`` (each record links at most once: min(n_left, n_right) /
+    pairs) — both keep EM from settling on a "match" class made of weak agreements that blocking
+    happens to make common.
     """
     m = [mi.copy() for mi in m]
     lam = prior
@@ -80,8 +105,9 @@ def em(patterns: np.ndarray, counts: np.ndarray, m: list[np.ndarray], u: list[np
             present = idx >= 0
             mk = np.bincount(idx[present], weights=weighted[present], minlength=len(m[k]))
             total = mk.sum()
-            new_m.append(np.maximum(mk / total, U_FLOOR) if total > 0 else m[k])
+            new_m.append(monotone(np.maximum(mk / total, U_FLOOR), u[k]) if total > 0 else m[k])
         change = max(abs(new_lam - lam), *(float(np.abs(a_ - b_).max()) for a_, b_ in zip(new_m, m, strict=True)))
+        new_lam = min(new_lam, max_share)
         m, lam = new_m, min(max(new_lam, 1e-6), 1 - 1e-6)
         if change < tolerance:
             break

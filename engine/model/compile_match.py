@@ -372,14 +372,16 @@ def compile_match(c: Compiler, name: str, spec: MatchSpec, path: tuple) -> Objec
         lineage.append(c.refs(la, left))
     if right.rows_of or "_refs" in right.columns:
         lineage.append(c.refs(ra, right))
-    final = exp.select(exp.column("_lrid", "a").as_("_rid"), *selected,
+    final = exp.select(exp.column("_lrid", "a").as_("_rid"), exp.column("_rrid", "a").as_("_rrid"), *selected,
                        exp.column("match_probability", "a"), exp.column("match_weight", "a"),
                        level_text.as_("match_level"), exp.Struct(expressions=explanation).as_("_match"),
                        c.concat_refs(lineage).as_("_refs"), LID.copy().as_("_lid")).from_(accepted.subquery("a")).join(
         exp.to_table(left.table).as_(la), on=exp.EQ(this=exp.column("_rid", la), expression=exp.column("_lrid", "a"))
     ).join(exp.to_table(right.table).as_(ra), on=exp.EQ(this=exp.column(right_id, ra),
                                                        expression=exp.column("_rrid", "a")))
-    out_columns = ["_rid", *select, "match_probability", "match_weight", "match_level", "_match", "_refs", "_lid"]
+    out_columns = ["_rid", "_rrid", *select, "match_probability", "match_weight", "match_level", "_match", "_refs", "_lid"]
     c.steps.append(Step(stem, "match", final, "table", f"match {name}: accepted links ({spec.accept})"
-                        + ("; only when exactly one right row fits" if spec.unique else ""), where))
+                        + ("; only when exactly one right row fits" if spec.unique else ""), where,
+                        operation={"op": "links", "match": name, "stem": stem, "accept": accept.sql("duckdb"),
+                                   "comparisons": [compare.key for compare, _ in comparisons]}))
     return ObjectInfo(name, "relation", stem, out_columns)
