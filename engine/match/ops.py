@@ -70,7 +70,7 @@ def params(con, target: str, operation: dict) -> dict:
     fitted: list[ComparisonParams] = []
     for name, info in comparisons.items():
         levels = info["levels"]
-        counts = dict(con.execute(f"SELECT {name}_level, count(*) FROM {operation['ulevels']} "
+        counts = dict(con.execute(f"SELECT {name}_level, sum(n) FROM {operation['ulevels']} "
                                   f"GROUP BY 1").fetchall())
         m = m_probabilities(info["method"], levels_for(info["method"], [lv for lv in levels if lv != "none"]),
                             info["m"])
@@ -79,6 +79,7 @@ def params(con, target: str, operation: dict) -> dict:
     n_right = _count(con, operation["right"], operation["right_alias"], operation["right_filter"])
     prior = operation["prior"] if operation["prior"] is not None else default_prior(n_left, n_right)
     trained_share = None
+    u_random = {c.name: dict(c.u) for c in fitted}
     if operation["train"] == "em" and fitted:
         columns = ", ".join(f"{c.name}_level" for c in fitted)
         pattern_rows = con.execute(f"SELECT {columns}, count(*) FROM {operation['levels']} GROUP BY ALL").fetchall()
@@ -87,21 +88,31 @@ def params(con, target: str, operation: dict) -> dict:
             patterns = np.array([[index[k].get(row[k], -1) for k in range(len(fitted))] for row in pattern_rows])
             counts = np.array([row[-1] for row in pattern_rows], dtype=float)
             m0 = [np.array([c.m[lv] for lv in c.levels]) for c in fitted]
-            u0 = [np.array([c.u[lv] for lv in c.levels]) for c in fitted]
-            # Start from the largest share of matches blocking allows: each record links at most once.
+            # u starts from the level frequencies among the candidate pairs (almost all of them non-matches).
+            u0 = []
+            for k, c in enumerate(fitted):
+                present = patterns[:, k] >= 0
+                freq = np.bincount(patterns[present, k], weights=counts[present], minlength=len(c.levels))
+                u0.append(np.maximum(freq / max(freq.sum(), 1.0), 1e-9))
+            # Each record links at most once: the share of matches among the pairs is bounded.
             bound = min(0.5, max(min(n_left, n_right), 1) / max(float(counts.sum()), 1.0))
-            m_trained, trained_share = em(patterns, counts, m0, u0, prior=bound, max_share=bound)
-            for c, mk in zip(fitted, m_trained, strict=True):
+            m_trained, u_trained, trained_share = em(patterns, counts, m0, u0, prior=bound, max_share=bound,
+                                                     train_u=True)
+            for c, mk, uk in zip(fitted, m_trained, u_trained, strict=True):
                 c.m = {lv: float(v) for lv, v in zip(c.levels, mk, strict=True)}
+                c.u = {lv: float(v) for lv, v in zip(c.levels, uk, strict=True)}
+            prior = trained_share  # probabilities are now conditional on being a candidate pair
     for c in fitted:
         for level in c.levels:
             rows.append({"comparison": c.name, "level": level, "m": c.m[level], "u": c.u[level],
-                         "weight": c.weight(level), "label": c.labels.get(level, "不一致")})
-    rows.append({"comparison": "_prior", "level": "", "m": prior, "u": None, "weight": prior_weight(prior),
-                 "label": "先验"})
+                         "u_random": u_random[c.name][level], "weight": c.weight(level),
+                         "label": c.labels.get(level, "不一致")})
+    rows.append({"comparison": "_prior", "level": "", "m": prior, "u": None, "u_random": None,
+                 "weight": prior_weight(prior), "label": "先验"})
     table = pa.Table.from_pylist(rows, schema=pa.schema([("comparison", pa.string()), ("level", pa.string()),
                                                           ("m", pa.float64()), ("u", pa.float64()),
-                                                          ("weight", pa.float64()), ("label", pa.string())]))
+                                                          ("u_random", pa.float64()), ("weight", pa.float64()),
+                                                          ("label", pa.string())]))
     con.register("_params_out", table)
     con.execute(f"CREATE OR REPLACE TEMP TABLE {target} AS SELECT * FROM _params_out")
     con.unregister("_params_out")

@@ -72,9 +72,13 @@ def monotone(m: np.ndarray, u: np.ndarray) -> np.ndarray:
 
 
 def em(patterns: np.ndarray, counts: np.ndarray, m: list[np.ndarray], u: list[np.ndarray],
-       prior: float = 0.1, iterations: int = 40, tolerance: float = 1e-6, max_share: float = 1.0
-       ) -> tuple[list[np.ndarray], float]:
-    """Train m (and the share of matches among the pairs) by EM; u stays fixed.
+       prior: float = 0.1, iterations: int = 60, tolerance: float = 1e-6, max_share: float = 1.0,
+       train_u: bool = False) -> tuple[list[np.ndarray], list[np.ndarray], float]:
+    """Train m, the share of matches among the pairs and (with ``train_u``) u by EM.
+
+    With ``train_u`` every probability is conditional on being a candidate pair, which absorbs what
+    blocking does to the comparisons (blocked on the birth date, half the non-matching candidates share
+    a birth date and a gender: evidence that random pairs would overrate).
 
     ``patterns``: int array (n_patterns × n_comparisons) of level indexes, -1 for a missing value;
     ``counts``: how many pairs show each pattern; ``m``/``u``: per comparison, probability per level.
@@ -84,6 +88,7 @@ def em(patterns: np.ndarray, counts: np.ndarray, m: list[np.ndarray], u: list[np
     happens to make common.
     """
     m = [mi.copy() for mi in m]
+    u = [ui.copy() for ui in u]
     lam = prior
     n_comp = patterns.shape[1]
     for _ in range(iterations):
@@ -98,20 +103,28 @@ def em(patterns: np.ndarray, counts: np.ndarray, m: list[np.ndarray], u: list[np
         b = np.log(1 - lam) + log_u
         p = 1.0 / (1.0 + np.exp(np.clip(b - a, -700, 700)))
         weighted = counts * p
+        unweighted = counts * (1 - p)
         new_lam = float(weighted.sum() / counts.sum())
-        new_m = []
+        new_m, new_u = [], []
         for k in range(n_comp):
             idx = patterns[:, k]
             present = idx >= 0
+            uk = u[k]
+            if train_u:
+                counted = np.bincount(idx[present], weights=unweighted[present], minlength=len(u[k]))
+                if counted.sum() > 0:
+                    uk = np.maximum(counted / counted.sum(), U_FLOOR)
+            new_u.append(uk)
             mk = np.bincount(idx[present], weights=weighted[present], minlength=len(m[k]))
             total = mk.sum()
-            new_m.append(monotone(np.maximum(mk / total, U_FLOOR), u[k]) if total > 0 else m[k])
-        change = max(abs(new_lam - lam), *(float(np.abs(a_ - b_).max()) for a_, b_ in zip(new_m, m, strict=True)))
+            new_m.append(monotone(np.maximum(mk / total, U_FLOOR), uk) if total > 0 else m[k])
+        change = max(abs(new_lam - lam), *(float(np.abs(a_ - b_).max()) for a_, b_ in zip(new_m, m, strict=True)),
+                     *(float(np.abs(a_ - b_).max()) for a_, b_ in zip(new_u, u, strict=True)))
         new_lam = min(new_lam, max_share)
-        m, lam = new_m, min(max(new_lam, 1e-6), 1 - 1e-6)
+        m, u, lam = new_m, new_u, min(max(new_lam, 1e-6), 1 - 1e-6)
         if change < tolerance:
             break
-    return m, lam
+    return m, u, lam
 
 
 def default_prior(n_left: int, n_right: int) -> float:

@@ -205,7 +205,7 @@ def compile_match(c: Compiler, name: str, spec: MatchSpec, path: tuple) -> Objec
                        expression=exp.Literal.number(spec.max_block_pairs)))))
         on = exp.and_(*[exp.EQ(this=clean(lk), expression=clean(rk)) for lk, rk in zip(lkeys, rkeys, strict=True)])
         part = exp.select(exp.column("_rid", la).as_("_lrid"), exp.column(right_id, ra).as_("_rrid"),
-                          exp.Literal.number(i).as_("_rule"), *[e.copy().as_(n) for e, n in value_columns]).from_(
+                          exp.Literal.number(i).as_("_rule")).from_(
             exp.to_table(left.table).as_(la)).join(exp.to_table(right.table).as_(ra), on=on)
         conditions = [exp.Not(this=oversized)]
         if left_filter is not None:
@@ -216,9 +216,14 @@ def compile_match(c: Compiler, name: str, spec: MatchSpec, path: tuple) -> Objec
     union = pair_parts[0]
     for part in pair_parts[1:]:
         union = exp.union(union, part, distinct=False)
-    first = exp.Window(this=exp.RowNumber(), partition_by=[exp.column("_lrid"), exp.column("_rrid")],
-                       order=exp.Order(expressions=[exp.Ordered(this=exp.column("_rule"))]))
-    pairs = exp.select("*").from_(union.subquery("u")).qualify(exp.EQ(this=first, expression=exp.Literal.number(1)))
+    # Narrow id pairs first (each pair once, with the first rule that found it), then the values.
+    ids = exp.select(exp.column("_lrid"), exp.column("_rrid"), exp.Min(this=exp.column("_rule")).as_("_rule")).from_(
+        union.subquery("u")).group_by(exp.column("_lrid"), exp.column("_rrid"))
+    pairs = exp.select(exp.column("_lrid", "i"), exp.column("_rrid", "i"), exp.column("_rule", "i"),
+                       *[e.copy().as_(n) for e, n in value_columns]).from_(ids.subquery("i")).join(
+        exp.to_table(left.table).as_(la), on=exp.EQ(this=exp.column("_rid", la), expression=exp.column("_lrid", "i"))
+    ).join(exp.to_table(right.table).as_(ra), on=exp.EQ(this=exp.column(right_id, ra),
+                                                       expression=exp.column("_rrid", "i")))
     c.steps.append(Step(f"{stem}__pairs", "match", pairs, "table",
                         f"match {name}: candidate pairs {la} × {ra} from {len(rules)} blocking rule(s)", where))
 
@@ -238,7 +243,9 @@ def compile_match(c: Compiler, name: str, spec: MatchSpec, path: tuple) -> Objec
     upairs = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("a")),
                         exp.Column(this=exp.Star(), table=exp.to_identifier("b"))).from_(
         sampled_l.subquery("a")).join(sampled_r.subquery("b"), join_type="cross")
-    c.steps.append(Step(f"{stem}__upairs", "match", upairs, "table",
+    # Only their level counts are kept: materialised just when batch features must be computed on them.
+    upairs_kind = "table" if any(features_for(compare.method, compare.key) for compare, _ in comparisons) else "view"
+    c.steps.append(Step(f"{stem}__upairs", "match", upairs, upairs_kind,
                         f"match {name}: random {side_rows} × {side_rows} pairs to estimate u", where))
 
     # 3. features (python), 4. levels — for the candidate pairs and the random pairs
@@ -261,9 +268,14 @@ def compile_match(c: Compiler, name: str, spec: MatchSpec, path: tuple) -> Objec
             c.steps.append(Step(f"{table}_f", "python", None, "table", f"match {name}: batch fuzzy features",
                                 where, operation={"op": "features", "source": table, "requests": requests}))
             table = f"{table}_f"
-        target = f"{stem}__levels" if source == "pairs" else f"{stem}__ulevels"
-        c.steps.append(Step(target, "match", exp.select("*", *[lc.copy() for lc in level_cases]).from_(
-            exp.to_table(table).as_("p")), "table", f"match {name}: comparison levels ({source})", where))
+        if source == "pairs":
+            c.steps.append(Step(f"{stem}__levels", "match", exp.select("*", *[lc.copy() for lc in level_cases]).from_(
+                exp.to_table(table).as_("p")), "table", f"match {name}: comparison levels (candidate pairs)", where))
+        else:
+            counts = exp.select(*[lc.copy() for lc in level_cases], exp.Count(this=exp.Star()).as_("n")).from_(
+                exp.to_table(table).as_("p")).group_by(*[exp.Literal.number(i + 1) for i in range(len(level_cases))])
+            c.steps.append(Step(f"{stem}__ulevels", "match", counts, "table",
+                                f"match {name}: level patterns of the random pairs", where))
 
     # 5b. term frequencies, 6. parameters
     tf_steps = {}
@@ -303,9 +315,11 @@ def compile_match(c: Compiler, name: str, spec: MatchSpec, path: tuple) -> Objec
             tfa = f"t{i}"
             scored = scored.join(exp.to_table(tf_steps[key]).as_(tfa), on=exp.EQ(
                 this=exp.column("v", tfa), expression=exp.column(f"{key}__r", "p")), join_type="left")
-            tf_weight = exp.Anonymous(this="log2", expressions=[exp.Div(
-                this=exp.column("m", alias), expression=exp.Greatest(this=exp.column("tf", tfa),
-                                                                    expressions=[exp.Literal.number(1e-9)]))])
+            # Term-frequency adjustment: the level's weight, plus log2(u_random / tf) — a common value
+            # (tf above the average agreement rate u_random) counts for less, a rare one for more.
+            tf_weight = exp.Add(this=exp.column("weight", alias), expression=exp.Anonymous(this="log2", expressions=[
+                exp.Div(this=exp.column("u_random", alias), expression=exp.Greatest(
+                    this=exp.column("tf", tfa), expressions=[exp.Literal.number(1e-9)]))]))
             weight = exp.Case(ifs=[exp.If(this=exp.and_(
                 exp.EQ(this=exp.column(f"{key}_level", "p"), expression=exp.Literal.string("exact")),
                 exp.Not(this=exp.Is(this=exp.column("tf", tfa), expression=exp.Null()))), true=tf_weight)],
