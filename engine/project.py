@@ -165,7 +165,7 @@ class Project:
                     accepted = f"coalesce(({op['accept']}), false)"
                     rejected = con.sql(
                         f"SELECT _lrid, _rrid, round(match_probability, 4) AS match_probability, "
-                        f"CASE WHEN {accepted} THEN 'accepted but not unique' ELSE 'below the decision' END AS why, "
+                        f"CASE WHEN {accepted} THEN '{op['ambiguous']}' ELSE 'below the decision' END AS why, "
                         f"{columns} FROM {op['stem']}__scored s WHERE NOT EXISTS (SELECT 1 FROM {op['stem']} k "
                         f"WHERE k._rid = s._lrid AND k._rrid = s._rrid) "
                         f"ORDER BY match_probability DESC, _lrid, _rrid LIMIT {int(near)}").to_arrow_table().to_pylist()

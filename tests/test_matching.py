@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import polars as pl
 import pyarrow as pa
 import pytest
 from builders import valid_id
@@ -45,7 +46,7 @@ def test_name_levels_with_homophones():
 
 
 def _org_table(names: list[str]) -> dict:
-    keys = OrgKeyRules.default().frame_keys(pa.array(names).to_pylist() and __import__("polars").Series(names))
+    keys = OrgKeyRules.default().frame_keys(pl.Series(names))
     return {"org": names, "org_key": keys["key"].to_list(), "org_phase": keys["phase"].to_list()}
 
 
@@ -160,6 +161,20 @@ def test_links_explain_every_field_and_are_deterministic():
     assert explained[2]["name"]["level"] == "pinyin" and explained[2]["id"]["level"] == "null"
     assert explained[2]["name"]["left"] == "章伟" and explained[2]["name"]["right"] == "张伟"
     assert explained[1]["match_probability"] > explained[2]["match_probability"]
+
+
+def test_one_to_one_keeps_only_each_rows_strictly_best_link():
+    # 华建宏 has its exact twin and a one-character neighbour on the right; 华建泓 (left) has only the
+    # neighbour's twin; 鼎盛源 / 鼎盛圆 tie against 鼎盛元 — ambiguous, so neither is kept.
+    left = _org_table(["华建宏装饰工程有限公司", "华建泓装饰工程有限公司", "鼎盛源园林绿化有限公司", "鼎盛圆园林绿化有限公司"])
+    right = _org_table(["四川华建宏装饰工程有限责任公司", "华建泓装饰工程（成都）有限公司", "鼎盛元园林绿化有限公司"])
+    spec = {"left": "a", "right": "b", "block": ["blk"], "accept": "org_level IN ('key', 'fuzzy')",
+            "compare": [{"field": "org", "method": "org_name", "threshold": 85}]}
+    lt, rt = pa.table({**left, "blk": ["k"] * 4}), pa.table({**right, "blk": ["k"] * 3})
+    every = {(r["_rid"], r["_rrid"]) for r in link(lt, rt, spec).links.to_pylist()}
+    assert every == {(1, 1), (1, 2), (2, 1), (2, 2), (3, 3), (4, 3)}
+    best = {(r["_rid"], r["_rrid"]) for r in link(lt, rt, {**spec, "one_to_one": True}).links.to_pylist()}
+    assert best == {(1, 1), (2, 2)}
 
 
 def test_em_learns_m_from_the_candidate_pairs():

@@ -351,6 +351,8 @@ def compile_match(c: Compiler, name: str, spec: MatchSpec, path: tuple) -> Objec
     if spec.unique:
         count = exp.Window(this=exp.Count(this=exp.Star()), partition_by=[exp.column("_lrid")])
         accepted = accepted.qualify(exp.EQ(this=count, expression=exp.Literal.number(1)))
+    if spec.one_to_one:
+        accepted = _mutual_best(accepted)
     explanation = []
     for compare, _ in comparisons:
         key = compare.key
@@ -395,7 +397,33 @@ def compile_match(c: Compiler, name: str, spec: MatchSpec, path: tuple) -> Objec
                                                        expression=exp.column("_rrid", "a")))
     out_columns = ["_rid", "_rrid", *select, "match_probability", "match_weight", "match_level", "_match", "_refs", "_lid"]
     c.steps.append(Step(stem, "match", final, "table", f"match {name}: accepted links ({spec.accept})"
-                        + ("; only when exactly one right row fits" if spec.unique else ""), where,
+                        + ("; only when exactly one right row fits" if spec.unique else "")
+                        + ("; only each row's strictly best link, on both sides" if spec.one_to_one else ""), where,
                         operation={"op": "links", "match": name, "stem": stem, "accept": accept.sql("duckdb"),
+                                   "ambiguous": _ambiguity_reason(spec),
                                    "comparisons": [compare.key for compare, _ in comparisons]}))
     return ObjectInfo(name, "relation", stem, out_columns)
+
+
+def _mutual_best(accepted: exp.Select) -> exp.Select:
+    """One-to-one: a pair survives when its weight is the strict maximum among the accepted pairs of
+    its left row and of its right row (a tie at the top is ambiguous and drops out)."""
+    weight = exp.column("match_weight")
+    tops = [exp.Window(this=exp.Max(this=weight.copy()), partition_by=[exp.column(side)]).as_(f"_top{side}")
+            for side in ("_lrid", "_rrid")]
+    with_tops = exp.select("*", *tops).from_(accepted.subquery("t"))
+    counts = [exp.Window(this=exp.Sum(this=exp.Case().when(
+        exp.EQ(this=weight.copy(), expression=exp.column(f"_top{side}")), exp.Literal.number(1)).else_(
+        exp.Literal.number(0))), partition_by=[exp.column(side)]).as_(f"_n{side}") for side in ("_lrid", "_rrid")]
+    with_counts = exp.select("*", *counts).from_(with_tops.subquery("c"))
+    helpers = [exp.column(f"{kind}{side}") for kind in ("_top", "_n") for side in ("_lrid", "_rrid")]
+    keep = exp.and_(*(exp.EQ(this=weight.copy(), expression=exp.column(f"_top{side}")) for side in ("_lrid", "_rrid")),
+                    *(exp.EQ(this=exp.column(f"_n{side}"), expression=exp.Literal.number(1))
+                      for side in ("_lrid", "_rrid")))
+    return exp.select(exp.Star(except_=helpers)).from_(with_counts.subquery("b")).where(keep)
+
+
+def _ambiguity_reason(spec: MatchSpec) -> str:
+    """Why an accepted pair can still be left out (listed by ``lsm explain --data``)."""
+    reasons = (["not unique"] if spec.unique else []) + (["not the best link of both rows"] if spec.one_to_one else [])
+    return "accepted but " + " or ".join(reasons) if reasons else "accepted"

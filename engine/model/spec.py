@@ -160,7 +160,8 @@ class MatchSpec(_Spec):
     Output: ``_rid`` of the left row, the ``select``ed columns, ``match_probability``,
     ``match_weight``, ``match_level`` and ``_match`` (every field's level, weight and both
     values — the explanation shown to a prosecutor). ``unique: true`` keeps a left row's
-    link only when exactly one right row was accepted.
+    link only when exactly one right row was accepted; ``one_to_one: true`` keeps a link only
+    when it is the strictly best accepted link of both its rows.
     """
 
     left: str
@@ -171,6 +172,7 @@ class MatchSpec(_Spec):
     compare: list[CompareSpec]
     accept: str = "match_probability >= 0.9"
     unique: bool = False
+    one_to_one: bool = False
     train: Literal["none", "em"] = "none"
     prior: float | None = None
     select: dict[str, str] = Field(default_factory=dict)
