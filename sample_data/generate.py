@@ -66,22 +66,54 @@ class Build:
         entry.update(extra)
 
 
-# Where and how each dataset is written: (format, options).
+# Where and how each dataset is written: (format, options). Every form DATASETS.md allows occurs:
+# GB18030 and UTF-8 (with and without BOM) CSV, a dataset split into monthly files, XLSX (date cells,
+# serial numbers), Parquet; Chinese and English headers; an extra column; blank lines.
 LAYOUT = {
     "prison_roster": ("csv", {"encoding": "gb18030", "headers": "zh", "blank_lines": 2, "extra": "备注"}),
     "dibao_payments": ("monthly_csv", {"headers": "zh"}),
     "pension_payments": ("parquet", {"headers": "en"}),
     "death_records": ("xlsx", {"headers": "zh"}),
+    "drug_users": ("csv", {"encoding": "utf-8", "bom": True, "headers": "zh"}),
+    "driver_licenses": ("xlsx", {"headers": "en"}),
+    "criminal_judgments": ("csv", {"encoding": "gb18030", "headers": "zh", "extra": "审判法院"}),
+    "business_registry": ("parquet", {"headers": "zh"}),
+    "food_licenses": ("csv", {"encoding": "utf-8", "headers": "en", "blank_lines": 1}),
+    "admin_penalties": ("xlsx", {"headers": "zh"}),
+    "criminal_cases": ("csv", {"encoding": "gb18030", "headers": "zh"}),
+    "construction_permits": ("csv", {"encoding": "utf-8", "bom": True, "headers": "zh"}),
+    "wage_deposits": ("xlsx", {"headers": "zh"}),
+    "wage_complaints": ("csv", {"encoding": "gb18030", "headers": "zh"}),
+    "lending_judgments": ("parquet", {"headers": "en"}),
+    "tax_filings": ("csv", {"encoding": "utf-8", "headers": "en"}),
+    "school_staff": ("xlsx", {"headers": "zh"}),
 }
 
-# Unreadable rows injected per dataset: (column, bad raw value). They never carry a planted case.
+# Unreadable rows injected per dataset: (column, bad raw value[, only rows where these cells hold]).
+# A copy of a real row with one cell broken: quarantined, so it never changes a clue.
 BROKEN = {
-    "prison_roster": [("admitted_on", "2023-13-45"), ("sentence", "")],
+    "prison_roster": [("admitted_on", "2023-13-45"), ("sentence", "", {"custody_type": "已决"})],
     "dibao_payments": [("amount", "约五千"), ("pay_month", "2023-13"), ("amount", "一千二")],
     "pension_payments": [("pension_type", "未知"), ("pay_month", "两千年")],
     "death_records": [("source", "派出所口头"), ("death_date", "2023-02-30")],
+    "drug_users": [("measure_start", "", {"measure": "社区戒毒"}), ("found_on", "去年")],
+    "driver_licenses": [("status", "待审"), ("issued_on", "2019-02-29")],
+    "criminal_judgments": [("sentence", "罚款"), ("effective_on", "")],
+    "business_registry": [("status", "歇业整顿"), ("registered_on", "1999-00-10")],
+    "food_licenses": [("valid_until", "长期有效"), ("status", "暂停")],
+    "admin_penalties": [("amount_involved", "约十万"), ("transferred", "待定")],
+    "criminal_cases": [("filed_on", "2023年13月1日")],
+    "construction_permits": [("contract_amount", "面议")],
+    "wage_deposits": [("guarantee_expires_on", "", {"form": "银行保函"}), ("amount", "五十万")],
+    "wage_complaints": [("workers", "十余人"), ("status", "处理中")],
+    "lending_judgments": [("interest_received", "若干")],
+    "tax_filings": [("tax_year", "二〇二二"), ("income_type", "工资薪金所得")],
+    "school_staff": [("employment_status", "借调"), ("hired_on", "2020/02/30")],
 }
-DUPLICATES = {"prison_roster": 2, "dibao_payments": 3, "pension_payments": 2, "death_records": 1}
+DUPLICATES = {"prison_roster": 2, "dibao_payments": 3, "pension_payments": 2, "death_records": 1, "drug_users": 1,
+              "driver_licenses": 2, "criminal_judgments": 1, "business_registry": 1, "food_licenses": 1,
+              "admin_penalties": 2, "criminal_cases": 1, "construction_permits": 1, "wage_deposits": 1,
+              "wage_complaints": 1, "lending_judgments": 2, "tax_filings": 1, "school_staff": 1}
 
 
 def _render(build: Build, dataset: str, row: dict, mess: Messer, xlsx: bool) -> list:
@@ -92,10 +124,14 @@ def _render(build: Build, dataset: str, row: dict, mess: Messer, xlsx: bool) -> 
         kind = column.type
         if isinstance(value, str) and kind in ("date", "month", "amount", "int"):
             cells.append(value)  # already raw (e.g. a deliberately broken cell)
-        elif kind in ("id_cn", "party_id"):
+        elif kind == "id_cn" or (kind == "party_id" and _looks_like_id(value)):
             cells.append(mess.id_number(value or ""))
-        elif kind == "name_zh":
+        elif kind in ("credit_code", "party_id"):
+            cells.append(mess.credit_code(value or ""))
+        elif kind == "name_zh" or (kind == "party_name" and len(value or "") <= 4):
             cells.append(mess.name(value or ""))
+        elif kind in ("org_name", "party_name"):
+            cells.append(mess.org_name(value or ""))
         elif kind == "date" and xlsx and value is not None and mess.rng.random() < 0.8:
             # A real date cell, or (sometimes) the bare Excel serial number.
             cells.append((value - dt.date(1899, 12, 30)).days if mess.rng.random() < 0.25 else value)
@@ -121,8 +157,9 @@ def _write(build: Build, root: Path, dataset: str, mess: Messer) -> dict:
     months = [r.get("pay_month") for r in rows]  # for monthly files
     # Unreadable rows: a clean background-like row with one broken cell.
     broken = []
-    for column, bad in BROKEN.get(dataset, []):
-        template = dict(build.rng.choice(rows))
+    for column, bad, *only in BROKEN.get(dataset, []):
+        fits = [r for r in rows if all(r.get(k) == v for k, v in (only[0] if only else {}).items())]
+        template = dict(build.rng.choice(fits))
         template[column] = bad
         broken.append(_render(build, dataset, template, mess, False))
     header = headers_for(spec, options.get("headers", "zh"))
@@ -138,7 +175,7 @@ def _write(build: Build, root: Path, dataset: str, mess: Messer) -> dict:
         months.insert(at, months[min(at, len(months) - 1)])
     if kind == "csv":
         write_csv(root / f"{dataset}.csv", header, rendered, encoding=options.get("encoding", "utf-8"),
-                  blank_lines=options.get("blank_lines", 0), rng=build.rng)
+                  bom=options.get("bom", False), blank_lines=options.get("blank_lines", 0), rng=build.rng)
     elif kind == "xlsx":
         write_xlsx(root / f"{dataset}.xlsx", header, rendered)
     elif kind == "parquet":
@@ -146,6 +183,10 @@ def _write(build: Build, root: Path, dataset: str, mess: Messer) -> dict:
     elif kind == "monthly_csv":
         _write_monthly(root, dataset, spec, rendered, months, build.rng)
     return {"format": kind, "rows": len(rendered), "quarantined": len(broken), "duplicates": duplicates}
+
+
+def _looks_like_id(value: str | None) -> bool:
+    return bool(value) and len(value) == 18 and value[:17].isdigit()
 
 
 def _as_text(value) -> str:

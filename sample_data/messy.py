@@ -88,6 +88,27 @@ class Messer:
             return value + "\u3000"
         return value
 
+    def credit_code(self, value: str) -> str:
+        if not value or not self.messy():
+            return value
+        form = self.rng.choice(["lower", "space", "full", "pad"])
+        return {"lower": value.lower(), "space": f"{value[:2]} {value[2:8]} {value[8:]}",
+                "full": _full_width(value), "pad": f" {value}\t"}[form]
+
+    def org_name(self, value: str) -> str:
+        """Spaces, half- or full-width brackets and letters: the same normal form."""
+        if not value or not self.messy():
+            return value
+        form = self.rng.choice(["space", "half", "full", "trailing"])
+        if form == "space" and len(value) > 4:
+            at = self.rng.randrange(2, len(value) - 1)
+            return value[:at] + " " + value[at:]
+        if form == "half":
+            return value.replace("（", "(").replace("）", ")")
+        if form == "full":
+            return _full_width(value.replace("（", "(").replace("）", ")"))
+        return value + " "
+
     def date(self, value: dt.date | None) -> str:
         if value is None:
             return self.rng.choice(["", "", "NULL", "-"]) if self.messy() else ""

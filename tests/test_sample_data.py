@@ -40,3 +40,25 @@ def test_truth_and_the_messy_forms(sample_root):
     assert "万元" in text or "¥" in text or "元" in text
     assert "年" in text  # months like 2023年1月
     assert "payment_id" in text  # one file with English headers
+
+
+def test_org_variants_keep_the_key_and_lookalikes_never_match():
+    import random
+
+    import polars as pl
+    from rapidfuzz.fuzz import ratio
+
+    from engine.normalize.orgs import OrgKeyRules
+    from sample_data.orgs import OrgFactory
+
+    orgs = OrgFactory(random.Random(5))
+    companies = [orgs.company(industry) for industry in ["建筑工程", "劳务", "餐饮管理", "食品"] * 25]
+    projects = [orgs.project() for _ in range(100)]
+    names = [c.name for c in companies] + projects
+    variants = [orgs.variant(n) for n in names]
+    lookalikes = [orgs.lookalike(c).name for c in companies]
+    keys = OrgKeyRules.default().frame_keys(pl.Series(names + variants + lookalikes))["key"].to_list()
+    original, varied, other = keys[:200], keys[200:400], keys[400:]
+    assert original == varied                              # another agency's writing: the same key
+    assert len(set(original)) == 200                       # no two entities share a key
+    assert all(ratio(a, b) < 90 for a, b in zip(original, other, strict=False))   # look-alikes stay apart
