@@ -3,49 +3,37 @@
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 from conftest import SAMPLE_AS_OF, run_lsm
 
+from sample_data.evaluate import evaluate, perfect, table
 from sample_data.generate import generate
 
-
-def evaluate(clues: list[dict], truth: dict) -> dict[tuple[str, str], dict]:
-    report = {}
-    for model, rules in truth["models"].items():
-        for rule, expected in rules.items():
-            found = {c["subject_id"]: c for c in clues if c["model_id"] == model and c["rule_id"] == rule}
-            hits = set(found) & set(expected)
-            exact = [s for s in hits if expected[s]["amount"] is None
-                     or Decimal(expected[s]["amount"]) == found[s]["amount"]]
-            report[(model, rule)] = {
-                "expected": len(expected), "found": len(found),
-                "precision": len(hits) / len(found) if found else 1.0,
-                "recall": len(hits) / len(expected) if expected else 1.0,
-                "amount_accuracy": len(exact) / len(hits) if hits else 1.0,
-                "missing": sorted(set(expected) - set(found)), "extra": sorted(set(found) - set(expected)),
-                "confidence_ok": all(abs(found[s]["confidence"] - expected[s]["confidence"]) < 1e-9
-                                     for s in hits if "confidence" in expected[s]),
-            }
-    return report
+ALL_MODELS = {"prisoner_dibao", "prisoner_pension", "deceased_pension", "deceased_dibao", "drug_user_license",
+              "food_ban_license", "penalty_not_transferred", "wage_deposit", "loan_interest_tax",
+              "school_staff_offender"}
+PENDING = {"food_ban_license", "penalty_not_transferred", "wage_deposit", "loan_interest_tax",
+           "school_staff_offender"}  # E4 in progress: models not yet shipped
+RULES = {"drug_user_license": {"not_cancelled", "issued_while_barred"},
+         "wage_deposit": {"missing", "expired_guarantee", "arrears_unpaid"}}
 
 
-def assert_perfect(report):
-    for key, r in report.items():
-        assert r["expected"] > 0, f"{key}: the truth plants no case"
-        assert (r["precision"], r["recall"], r["amount_accuracy"]) == (1.0, 1.0, 1.0), (key, r)
-        assert r["confidence_ok"], key
+def assert_perfect(report, models=frozenset(ALL_MODELS - PENDING)):
+    """1.0 for every model and rule, and every rule of every model planted (the table is the message)."""
+    planted = {(m, r) for m, r in report}
+    wanted = {(m, r) for m in models for r in RULES.get(m, {"default"})}
+    assert wanted <= planted, f"the truth plants no case for {sorted(wanted - planted)}"
+    failing = [key for key, row in report.items() if key[0] in models and not perfect(row)]
+    assert not failing, f"not exact: {failing}\n{table(report)}"
 
 
 def test_default_seed_every_model_exact(sample_run):
     _, run_dir, payload, truth = sample_run
     clues = pq.read_table(run_dir / "clues.parquet").to_pylist()
-    report = evaluate(clues, truth)
-    assert {m for m, _ in report} >= {"prisoner_dibao", "prisoner_pension", "deceased_pension", "deceased_dibao"}
-    assert_perfect(report)
+    assert_perfect(evaluate(clues, truth))
     assert all(m["status"] == "ok" for m in payload["models"].values())
 
 

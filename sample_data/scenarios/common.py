@@ -33,6 +33,14 @@ def add_months(d: dt.date, n: int) -> dt.date:
     return dt.date(d.year + y, m + 1, 1)
 
 
+def add_years(d: dt.date, n: int) -> dt.date:
+    """The same calendar day n years later; 29 February becomes 28 February (MODELS.md)."""
+    try:
+        return d.replace(year=d.year + n)
+    except ValueError:
+        return d.replace(year=d.year + n, day=28)
+
+
 def money(build, low: int, high: int) -> Decimal:
     return Decimal(build.rng.randrange(low * 2, high * 2)) / 2
 
