@@ -160,16 +160,16 @@ class Project:
                     con = backend.con
                     funnel["candidate_pairs"] = con.execute(f"SELECT count(*) FROM {op['stem']}__pairs").fetchall()[0][0]
                     funnel["links"] = con.execute(f"SELECT count(*) FROM {op['stem']}").fetchall()[0][0]
-                    columns = ", ".join(f"{c}_level, {c}__l, {c}__r, round({c}_weight, 2) AS {c}_weight"
+                    columns = ", ".join(f"s.{c}_level, s.{c}__l, s.{c}__r, round(s.{c}_weight, 2) AS {c}_weight"
                                         for c in op["comparisons"])
                     accepted = f"coalesce(({op['accept']}), false)"
                     rejected = con.sql(
-                        f"SELECT _lrid, _rrid, round(match_probability, 4) AS match_probability, "
+                        f"SELECT s._lrid, s._rrid, round(s.match_probability, 4) AS match_probability, "
                         f"CASE WHEN {accepted} THEN '{op['ambiguous']}' ELSE 'below the decision' END AS why, "
-                        f"{columns} FROM {op['stem']}__scored s WHERE NOT EXISTS (SELECT 1 FROM {op['stem']} k "
-                        f"WHERE k._rid = s._lrid AND k._rrid = s._rrid) "
-                        f"ORDER BY match_probability DESC, _lrid, _rrid LIMIT {int(near)}").to_arrow_table().to_pylist()
-                    reports.append({"relation": op["match"], "accept": op["accept"], "funnel": funnel,
+                        f"{columns} FROM {op['stem']}__scored s {op.get('accept_joins', '')} "
+                        f"WHERE NOT EXISTS (SELECT 1 FROM {op['stem']} k WHERE k._rid = s._lrid AND k._rrid = s._rrid) "
+                        f"ORDER BY match_probability DESC, s._lrid, s._rrid LIMIT {int(near)}").to_arrow_table().to_pylist()
+                    reports.append({"relation": op["match"], "accept": op.get("accept_text", op["accept"]), "funnel": funnel,
                                     "near_misses": rejected})
                 return reports
             finally:

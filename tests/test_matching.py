@@ -177,6 +177,19 @@ def test_one_to_one_keeps_only_each_rows_strictly_best_link():
     assert best == {(1, 1), (2, 2)}
 
 
+def test_the_decision_may_read_both_records_columns():
+    # "When both IDs are present they alone decide; otherwise the names": a pair-level rule that needs the
+    # records' own fields, not only the comparison levels.
+    left = pa.table({"name": ["张伟", "张伟", "李娜"], "pid": [ZHANG_WEI, None, None], "blk": ["k"] * 3})
+    right = pa.table({"name": ["张伟", "李娜"], "pid": [OTHER_ZHANG, None], "blk": ["k"] * 2})
+    spec = {"left": "a", "right": "b", "block": ["blk"],
+            "compare": [{"field": "pid", "method": "exact"}, {"field": "name", "method": "name_zh"}],
+            "accept": "CASE WHEN a.pid IS NOT NULL AND b.pid IS NOT NULL THEN pid_level = 'exact' "
+                      "ELSE name_level = 'exact' END"}
+    links = {(r["_rid"], r["_rrid"]) for r in link(left, right, spec).links.to_pylist()}
+    assert links == {(2, 1), (3, 2)}      # 张伟 with an ID is not the other 张伟; the ones without IDs go by name
+
+
 def test_em_learns_m_from_the_candidate_pairs():
     # 300 true pairs (same person) among 30,000 candidate pairs; names drawn like real ones.
     import numpy as np

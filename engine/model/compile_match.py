@@ -346,8 +346,22 @@ def compile_match(c: Compiler, name: str, spec: MatchSpec, path: tuple) -> Objec
     for compare, _ in comparisons:
         names |= {f"{compare.key}_level", f"{compare.key}_weight"}
         names |= {f.column for f in features_for(compare.method, compare.key)}
-    accept = c.expr(spec.accept, Scope(names=names), Level.ROW, (*path, "accept"))
-    accepted = exp.select("*").from_(exp.to_table(f"{stem}__scored").as_("s")).where(accept)
+    # The decision reads the pair's levels and scores (unqualified) and, where it needs them, the two
+    # records' own columns (alias.column): "the IDs decide when both are valid, else the names".
+    accept = c.expr(spec.accept, Scope({la: set(left.columns), ra: set(right.columns)}, names=names),
+                    Level.ROW, (*path, "accept"))
+    accept = accept.transform(lambda n: exp.column(n.name, "s") if isinstance(n, exp.Column) and not n.table else n)
+    side_joins = []
+    if any(col.table in (la, ra) for col in accept.find_all(exp.Column)):
+        side_joins = [(exp.to_table(left.table).as_(la), exp.EQ(this=exp.column("_rid", la),
+                                                               expression=exp.column("_lrid", "s"))),
+                      (exp.to_table(right.table).as_(ra), exp.EQ(this=exp.column(right_id, ra),
+                                                                expression=exp.column("_rrid", "s")))]
+    accepted = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("s"))).from_(
+        exp.to_table(f"{stem}__scored").as_("s"))
+    for table, condition in side_joins:
+        accepted = accepted.join(table, on=condition)
+    accepted = accepted.where(accept)
     if spec.unique:
         count = exp.Window(this=exp.Count(this=exp.Star()), partition_by=[exp.column("_lrid")])
         accepted = accepted.qualify(exp.EQ(this=count, expression=exp.Literal.number(1)))
@@ -400,6 +414,9 @@ def compile_match(c: Compiler, name: str, spec: MatchSpec, path: tuple) -> Objec
                         + ("; only when exactly one right row fits" if spec.unique else "")
                         + ("; only each row's strictly best link, on both sides" if spec.one_to_one else ""), where,
                         operation={"op": "links", "match": name, "stem": stem, "accept": accept.sql("duckdb"),
+                                   "accept_text": spec.accept,
+                                   "accept_joins": " ".join(f"JOIN {t.sql('duckdb')} ON {on.sql('duckdb')}"
+                                                            for t, on in side_joins),
                                    "ambiguous": _ambiguity_reason(spec),
                                    "comparisons": [compare.key for compare, _ in comparisons]}))
     return ObjectInfo(name, "relation", stem, out_columns)
