@@ -28,6 +28,7 @@ from pathlib import Path
 from engine.catalog import Catalogue, load_catalogue
 from sample_data import scenarios
 from sample_data.messy import Messer, headers_for, write_csv, write_json, write_parquet, write_xlsx
+from sample_data.orgs import OrgFactory
 from sample_data.people import Population
 
 AS_OF = dt.date(2024, 6, 30)
@@ -43,6 +44,7 @@ class Build:
     pop: Population
     catalogue: Catalogue
     scale: int
+    orgs: OrgFactory
     rows: dict[str, list[dict]] = field(default_factory=dict)
     truth: dict[str, dict[str, dict[str, dict]]] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=dict)
@@ -215,7 +217,7 @@ def generate(root: Path, seed: int = 20240630, scale: int = 2000) -> dict:
     root.mkdir(parents=True)
     rng = random.Random(seed)
     catalogue = load_catalogue(REPO / "models" / "sources.yaml")
-    build = Build(rng, Population(rng), catalogue, scale)
+    build = Build(rng, Population(rng), catalogue, scale, OrgFactory(rng))
     scenarios.plant_all(build, AS_OF, FIRST_MONTH)
     mess = Messer(random.Random(seed + 1))
     datasets = {name: _write(build, root, name, mess) for name in LAYOUT if name in build.rows}

@@ -65,6 +65,7 @@ class OrgFactory:
         self.trades: set[str] = set()
         self.project_cores: set[str] = set()
         self.codes: set[str] = set()
+        self.issued: list[Company] = []
         from engine.normalize.orgs import division_names
 
         self._places = set(division_names())
@@ -96,7 +97,9 @@ class OrgFactory:
         trade = self._fresh(self.trades, 3)
         form = self.rng.choice(FORMS)
         prefix = self.rng.choice(REGIONS) if (region if region is not None else self.rng.random() < 0.6) else ""
-        return Company(prefix + trade + industry + form, trade, industry, form, self.code())
+        company = Company(prefix + trade + industry + form, trade, industry, form, self.code())
+        self.issued.append(company)
+        return company
 
     def project(self, phase: bool | None = None) -> str:
         core = self._fresh(self.project_cores, 3)
@@ -155,6 +158,8 @@ class OrgFactory:
             trade = company.trade[0] + "".join(self.rng.choice(TRADE_CHARS) for _ in range(2))
             if self._usable(trade, self.trades):
                 self.trades.add(trade)
-                return Company(trade + company.industry + company.form, trade, company.industry, company.form,
-                               self.code())
+                other = Company(trade + company.industry + company.form, trade, company.industry, company.form,
+                                self.code())
+                self.issued.append(other)
+                return other
         raise RuntimeError("no look-alike found")
