@@ -141,3 +141,59 @@ def test_spark_engine_is_refused_clearly_before_anything_runs(tmp_path):
     proc = run_lsm("run", "--engine", "spark", "--out", str(tmp_path / "out"))
     assert proc.returncode == 2 and "Spark backend" in proc.stderr
     assert not (tmp_path / "out").exists()
+
+
+LEFT_JOIN_MODEL = """\
+id: evidence_demo
+version: "0.1"
+title: {zh: 证据演示}
+legal_basis: {citation: 测试依据}
+subject_type: penalty
+inputs:
+  penalties: {dataset: admin_penalties}
+  cases: {dataset: criminal_cases}
+rules:
+  - id: default
+    from: penalties
+    join:
+      - {to: cases, kind: left, on: cases.suspect_name = penalties.party_name}
+    distinct_on: null
+    clue:
+      subject_id: penalties.decision_no
+      subject_name: any_value(penalties.party_name)
+      summary: "{subject_name}"
+      evidence:
+        rows: [penalties, cases]
+        values: {case_nos: list(cases.case_no) FILTER (WHERE cases.case_no IS NOT NULL)}
+test_defaults:
+  admin_penalties: {agency: 市场监管局, party_type: 个人, violation: 非法经营, amount_involved: "1", fine: "1", decided_on: 2023-06-01, transferred: 否}
+  criminal_cases: {charge: 非法经营罪, filed_on: 2023-01-01}
+"""
+
+
+def test_evidence_is_whole_json_when_a_left_joined_side_is_missing(tmp_path, catalogue):
+    import datetime as dt
+    import json
+
+    from engine.execute.duckdb_backend import DuckDBBackend
+    from engine.model.compile import compile_model
+    from engine.model.testing import staged_from_rows
+
+    d = tmp_path / "models"
+    d.mkdir()
+    shutil.copy(REPO / "models" / "sources.yaml", d / "sources.yaml")
+    (d / "evidence_demo.yaml").write_text(LEFT_JOIN_MODEL, encoding="utf-8")
+    loaded = load_model(d / "evidence_demo.yaml", d)
+    given = {"admin_penalties": [{"decision_no": "A1", "party_name": "张伟"}, {"decision_no": "A2", "party_name": "李娜"}],
+             "criminal_cases": [{"case_no": "C1", "suspect_name": "张伟"}]}
+    backend = DuckDBBackend.in_memory(tmp_path / ".tmp")
+    for dataset, rows in given.items():
+        frame, problems = staged_from_rows(catalogue, dataset, rows, loaded.spec.test_defaults[dataset])
+        assert problems == []
+        backend.load_frame(dataset, frame)
+    rows = backend.run_model(compile_model(loaded, catalogue, dt.date(2024, 6, 30))).to_pylist()
+    backend.close()
+    evidence = {r["subject_id"]: json.loads(r["evidence"]) for r in rows}
+    assert [s["dataset"] for s in evidence["A1"]["sources"]] == ["admin_penalties", "criminal_cases"]
+    assert [s["dataset"] for s in evidence["A2"]["sources"]] == ["admin_penalties"]     # no case: still whole
+    assert evidence["A2"]["values"]["case_nos"] in ([], None)

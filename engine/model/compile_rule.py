@@ -92,7 +92,7 @@ def compile_summary(c: Compiler, template: str, names: set[str], path: tuple) ->
         parts.append(exp.Literal.string(template[position:]))
     if "{" in PLACEHOLDER.sub("", template):
         c.problem(path, "summary has a '{' that is not a placeholder like {amount:yuan}")
-    return exp.Concat(expressions=parts) if len(parts) > 1 else (parts[0] if parts else exp.Literal.string(""))
+    return exp.Concat(expressions=parts, coalesce=True) if len(parts) > 1 else (parts[0] if parts else exp.Literal.string(""))
 
 
 def _rank_terms(c: Compiler, entries: list[str], names: set[str], path: tuple) -> list[exp.Ordered]:
@@ -436,7 +436,7 @@ def _output_query(c: Compiler, rule: RuleSpec, stem: str, subject_type: str,
     ])])
     # {"model": …, "datasets": {…}} + "sources": [ … ]  — the head always ends with its closing brace.
     head_text = exp.column("_head", r)
-    evidence = exp.Concat(expressions=[
+    evidence = exp.Concat(coalesce=True, expressions=[
         exp.Substring(this=head_text, start=exp.Literal.number(1),
                       length=exp.Sub(this=exp.Length(this=head_text.copy()), expression=exp.Literal.number(1))),
         exp.Literal.string(',"sources":['), *inside, exp.Literal.string("]}")])
