@@ -1,11 +1,11 @@
-"""Helpers every scenario uses: dates, months, money, merged custody spells, rows for shared datasets."""
+"""Helpers every scenario uses: dates, months, money, merged custody spells, ID typos, rows for shared datasets."""
 
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
 
-from sample_data.people import Person, month_of
+from sample_data.people import Person, check_char, month_of
 
 
 def merged(spells: list[tuple[dt.date, dt.date | None]]) -> list[tuple[dt.date, dt.date | None]]:
@@ -65,3 +65,27 @@ def pay(build, dataset: str, p: Person, months: list[dt.date], amount: Decimal, 
         else:
             build.add(dataset, payment_id=build.next_id("YL"), person_name=name or p.name,
                       id_number=id_number or p.id_number, pension_type="城镇职工", pay_month=m, amount=amount)
+
+
+COURTS = ("0104", "0105", "0106", "0107", "0108", "0112", "0113", "0114", "0115", "0116")
+
+
+def add_judgment(build, name: str, id_number: str | None, birth: dt.date, charge: str, effective_on: dt.date,
+                 sentence: str, probation: str) -> None:
+    """A ``criminal_judgments`` row (shared by M06 and M10) with a plausible case number."""
+    year = effective_on.year - build.rng.randrange(0, 2)
+    build.add("criminal_judgments",
+              case_no=f"（{year}）川{build.rng.choice(COURTS)}刑初{build.rng.randrange(1, 2000)}号",
+              defendant_name=name, id_number=id_number, birth_date=birth, charge=charge, sentence=sentence,
+              probation=probation, effective_on=effective_on)
+
+
+def sequence_typo(build, id_number: str) -> str:
+    """The ID with one digit of its sequence (positions 15–17) changed so that the check character fails
+    (the birth date inside stays readable)."""
+    for _ in range(100):
+        i = build.rng.randrange(14, 17)
+        typo = id_number[:i] + build.rng.choice([d for d in "0123456789" if d != id_number[i]]) + id_number[i + 1:]
+        if check_char(typo[:17]) != typo[17]:
+            return typo
+    raise RuntimeError("no typo found")
