@@ -184,7 +184,9 @@ def _write(build: Build, root: Path, dataset: str, mess: Messer) -> dict:
         write_parquet(root / f"{dataset}.parquet", header, [[_as_text(c) for c in r] for r in rendered])
     elif kind == "monthly_csv":
         _write_monthly(root, dataset, spec, rendered, months, build.rng)
-    return {"format": kind, "rows": len(rendered), "quarantined": len(broken), "duplicates": duplicates}
+    return {"format": kind, "headers": options.get("headers", "zh"),
+            "encoding": options.get("encoding", "utf-8") if kind in ("csv", "monthly_csv") else None,
+            "rows": len(rendered), "quarantined": len(broken), "duplicates": duplicates}
 
 
 def _looks_like_id(value: str | None) -> bool:

@@ -6,7 +6,7 @@ unique core name and an optional phase. ``variant`` writes the same company or
 project the way another agency would (region prefixes, bracketed regions, other
 legal forms, 建筑工程/建工, phase notations) — always the same comparison key of
 MODELS.md; ``typo`` changes one character of a long name (a fuzzy match, ratio
-≥ 90); ``lookalike`` makes a different entity whose key is more than one
+≥ 90; ``safe_typo`` keeps the slip away from every other name); ``lookalike`` makes a different entity whose key is more than one
 character away (never the same entity).
 
 Example::
@@ -151,6 +151,19 @@ class OrgFactory:
         chars = list(name)
         chars[position] = self.rng.choice([c for c in TRADE_CHARS if c != chars[position]])
         return "".join(chars)
+
+    def safe_typo(self, name: str, word: str, position: int) -> str:
+        """``typo`` at ``position`` inside ``word`` — the trade name or project core that ``name`` begins
+        with — such that the slip is still two characters from every other issued word and does not begin
+        with a division name (either would change which entity the comparison key finds)."""
+        if not name.startswith(word) or not 0 <= position < len(word):
+            raise ValueError(f"{name} does not begin with {word}, or position {position} is outside it")
+        used = self.trades if word in self.trades else self.project_cores
+        for _ in range(1000):
+            out = self.typo(name, position)
+            if self._usable(out[: len(word)], used - {word}):
+                return out
+        raise RuntimeError("no safe typo found")
 
     def lookalike(self, company: Company) -> Company:
         """Another company in the same industry sharing the first character of the trade name."""

@@ -171,21 +171,22 @@ test_defaults:
 """
 
 
-def test_evidence_is_whole_json_when_a_left_joined_side_is_missing(tmp_path, catalogue):
+def _run_rows(tmp_path: Path, catalogue, model_text: str, given: dict) -> list[dict]:
+    """Compile a model written here and run it on the given rows (clean values, defaults from the model)."""
     import datetime as dt
-    import json
+
+    import yaml
 
     from engine.execute.duckdb_backend import DuckDBBackend
     from engine.model.compile import compile_model
     from engine.model.testing import staged_from_rows
 
     d = tmp_path / "models"
-    d.mkdir()
+    d.mkdir(exist_ok=True)
     shutil.copy(REPO / "models" / "sources.yaml", d / "sources.yaml")
-    (d / "evidence_demo.yaml").write_text(LEFT_JOIN_MODEL, encoding="utf-8")
-    loaded = load_model(d / "evidence_demo.yaml", d)
-    given = {"admin_penalties": [{"decision_no": "A1", "party_name": "张伟"}, {"decision_no": "A2", "party_name": "李娜"}],
-             "criminal_cases": [{"case_no": "C1", "suspect_name": "张伟"}]}
+    model_id = yaml.safe_load(model_text)["id"]
+    (d / f"{model_id}.yaml").write_text(model_text, encoding="utf-8")
+    loaded = load_model(d / f"{model_id}.yaml", d)
     backend = DuckDBBackend.in_memory(tmp_path / ".tmp")
     for dataset, rows in given.items():
         frame, problems = staged_from_rows(catalogue, dataset, rows, loaded.spec.test_defaults[dataset])
@@ -193,7 +194,82 @@ def test_evidence_is_whole_json_when_a_left_joined_side_is_missing(tmp_path, cat
         backend.load_frame(dataset, frame)
     rows = backend.run_model(compile_model(loaded, catalogue, dt.date(2024, 6, 30))).to_pylist()
     backend.close()
+    return rows
+
+
+def test_evidence_is_whole_json_when_a_left_joined_side_is_missing(tmp_path, catalogue):
+    import json
+
+    given = {"admin_penalties": [{"decision_no": "A1", "party_name": "张伟"}, {"decision_no": "A2", "party_name": "李娜"}],
+             "criminal_cases": [{"case_no": "C1", "suspect_name": "张伟"}]}
+    rows = _run_rows(tmp_path, catalogue, LEFT_JOIN_MODEL, given)
     evidence = {r["subject_id"]: json.loads(r["evidence"]) for r in rows}
     assert [s["dataset"] for s in evidence["A1"]["sources"]] == ["admin_penalties", "criminal_cases"]
     assert [s["dataset"] for s in evidence["A2"]["sources"]] == ["admin_penalties"]     # no case: still whole
     assert evidence["A2"]["values"]["case_nos"] in ([], None)
+
+
+UNION_MODEL = """\
+id: union_demo
+version: "0.1"
+title: {zh: 合并演示}
+legal_basis: {citation: 测试依据}
+subject_type: penalty
+inputs:
+  penalties: {dataset: admin_penalties}
+  cases: {dataset: criminal_cases}
+relations:
+  by_name:
+    from: penalties
+    join: [{to: cases, on: cases.suspect_name = penalties.party_name}]
+    select: {decision_no: penalties.decision_no, how: "'姓名'"}
+  by_id:
+    from: penalties
+    join: [{to: cases, on: cases.suspect_id = penalties.party_id}]
+    select: {decision_no: penalties.decision_no, how: "'证件'", case_no: cases.case_no}
+  links:
+    union: [by_name, by_id]
+rules:
+  - id: default
+    from: links
+    clue:
+      subject_id: links.decision_no
+      subject_name: any_value(links.decision_no)
+      summary: "{hows}"
+      values:
+        hows: string_agg(links.how, '、' ORDER BY links.how)
+        case_nos: list(links.case_no ORDER BY links.case_no) FILTER (WHERE links.case_no IS NOT NULL)
+      evidence: {rows: [links]}
+test_defaults:
+  admin_penalties: {agency: 市场监管局, party_type: 个人, party_id: "", violation: 非法经营, amount_involved: "1", fine: "1", decided_on: 2023-06-01, transferred: 否}
+  criminal_cases: {charge: 非法经营罪, filed_on: 2023-01-01, suspect_id: ""}
+"""
+
+
+def test_union_keeps_each_parts_rows_columns_by_name_and_lineage(tmp_path, catalogue):
+    import json
+
+    given = {"admin_penalties": [
+        {"decision_no": "A1", "party_name": "张伟", "party_id": "510104198001010014"},
+        {"decision_no": "A2", "party_name": "李娜"},
+        {"decision_no": "A3", "party_name": "王强"}],
+        "criminal_cases": [{"case_no": "C1", "suspect_name": "张伟", "suspect_id": "510104198001010014"},
+                           {"case_no": "C2", "suspect_name": "李娜"}]}
+    rows = {r["subject_id"]: r for r in _run_rows(tmp_path, catalogue, UNION_MODEL, given)}
+    assert sorted(rows) == ["A1", "A2"]
+    assert rows["A1"]["summary"] == "姓名、证件" and rows["A2"]["summary"] == "姓名"
+    evidence = {s: json.loads(r["evidence"]) for s, r in rows.items()}
+    assert evidence["A1"]["values"]["case_nos"] == ["C1"]          # only the by_id part has case_no
+    assert evidence["A2"]["values"]["case_nos"] in ([], None)
+    sources = {s: sorted((x["dataset"], x["fields"].get("decision_no") or x["fields"].get("case_no"))
+                         for x in e["sources"]) for s, e in evidence.items()}
+    assert sources["A1"] == [("admin_penalties", "A1"), ("criminal_cases", "C1")]
+    assert sources["A2"] == [("admin_penalties", "A2"), ("criminal_cases", "C2")]
+
+
+def test_a_union_needs_two_different_parts(tmp_path, catalogue):
+    from engine.errors import SpecError
+
+    bad = UNION_MODEL.replace("union: [by_name, by_id]", "union: [by_name, by_name]")
+    with pytest.raises(SpecError, match="at least two different relations"):
+        _run_rows(tmp_path, catalogue, bad, {})

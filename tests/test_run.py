@@ -211,3 +211,24 @@ def test_killed_run_never_becomes_latest_and_leaves_nothing_that_looks_complete(
     assert proc.returncode == 0
     assert (out / "latest").resolve() != first
     assert not any((out / ".incoming").iterdir())
+
+
+def test_report_shows_all_ten_models_and_explains_each_listed_score(sample_run):
+    import html
+
+    from engine.model.load import load_model
+    from engine.report.html import TOP_N
+
+    _, run_dir, _, _ = sample_run
+    page = (run_dir / "report.html").read_text(encoding="utf-8")
+    titles = {p.stem: load_model(p, REPO / "models").spec.title.zh for p in (REPO / "models").glob("*.yaml")
+              if p.name != "sources.yaml"}
+    assert len(titles) == 10 and all(title in page for title in titles.values()), titles
+    clues = pq.read_table(run_dir / "clues.parquet").to_pylist()
+    listed = []  # the report lists, per model, its TOP_N first clues by rank (the rules interleaved)
+    for model in titles:
+        listed += sorted((c for c in clues if c["model_id"] == model), key=lambda c: (c["rank"], c["rule_id"]))[:TOP_N]
+    assert {(c["model_id"], c["rule_id"]) for c in listed} == {(c["model_id"], c["rule_id"]) for c in clues}
+    for c in listed:  # one line per clue: which signals, how much each (e.g. 拖欠金额 0.82×70 + … = 69.40)
+        explain = json.loads(c["evidence"])["score"]["explain"]
+        assert "×" in explain and html.escape(explain) in page, (c["model_id"], c["rule_id"], c["rank"], explain)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import filecmp
 import json
 
+from conftest import REPO
+
 from sample_data.generate import generate
 
 
@@ -22,24 +24,63 @@ def test_same_seed_gives_identical_files_and_another_seed_differs(tmp_path):
     assert any(not filecmp.cmp(a / f, c / f, shallow=False) for f in set(_files(a)) & set(_files(c)))
 
 
-def test_truth_and_the_messy_forms(sample_root):
-    truth = json.loads((sample_root / "truth.json").read_text(encoding="utf-8"))
-    for model in ("prisoner_dibao", "prisoner_pension", "deceased_pension", "deceased_dibao"):
-        assert truth["models"][model]["default"], model
-    formats = {d["format"] for d in truth["datasets"].values()}
-    assert formats == {"csv", "monthly_csv", "parquet", "xlsx"}
-    assert all(d["quarantined"] > 0 for d in truth["datasets"].values())
-    roster = (sample_root / "prison_roster.csv").read_bytes()
-    roster.decode("gb18030")
+def _header(path) -> list[str]:
+    """The column names a file really carries (read here, not taken from the truth)."""
+    if path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        return pq.read_schema(path).names
+    if path.suffix == ".xlsx":
+        import fastexcel
+
+        return fastexcel.read_excel(str(path)).load_sheet(0, n_rows=1).to_polars().columns
+    raw = path.read_bytes()
     try:
-        roster.decode("utf-8")
-        raise AssertionError("the roster should be GB18030, not UTF-8")
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        pass
-    text = "".join(p.read_bytes().decode("utf-8-sig", errors="ignore") for p in (sample_root / "dibao_payments").glob("*.csv"))
-    assert "万元" in text or "¥" in text or "元" in text
-    assert "年" in text  # months like 2023年1月
-    assert "payment_id" in text  # one file with English headers
+        text = raw.decode("gb18030")
+    return next(line for line in text.splitlines() if line.strip()).split(",")
+
+
+def test_truth_for_every_rule_and_every_dataset_in_every_messy_form(sample_root):
+    from test_evaluation import ALL_MODELS, RULES
+
+    from engine.catalog import load_catalogue
+
+    truth = json.loads((sample_root / "truth.json").read_text(encoding="utf-8"))
+    for model in ALL_MODELS:
+        for rule in RULES.get(model, {"default"}):
+            assert truth["models"][model][rule], (model, rule)
+    catalogue = load_catalogue(REPO / "models" / "sources.yaml")
+    assert set(truth["datasets"]) == set(catalogue.names) and len(catalogue.names) == 17
+    assert all(d["quarantined"] > 0 and d["duplicates"] > 0 for d in truth["datasets"].values())
+    # What is on disk: every format, GB18030 and UTF-8 (with a BOM) CSV, Chinese and English headers.
+    files = {name: (sorted((sample_root / name).glob("*.csv")) if (sample_root / name).is_dir()
+                    else [next(sample_root.glob(f"{name}.*"))]) for name in catalogue.names}
+    suffixes = {("monthly" if len(paths) > 1 else paths[0].suffix) for paths in files.values()}
+    assert suffixes == {".csv", ".xlsx", ".parquet", "monthly"}
+    csvs = [p for paths in files.values() for p in paths if p.suffix == ".csv"]
+    assert any(p.read_bytes().startswith(b"\xef\xbb\xbf") for p in csvs)
+    gb18030 = []
+    for p in csvs:
+        try:
+            p.read_bytes().decode("utf-8")
+        except UnicodeDecodeError:
+            gb18030.append(p.name)
+    assert "prison_roster.csv" in gb18030 and len(gb18030) >= 2
+    languages = set()
+    for name, paths in files.items():
+        header = set(_header(paths[0]))
+        columns = catalogue.dataset(name).columns
+        if {c.name for c in columns} <= header:
+            languages.add("en")
+        elif {c.zh for c in columns} <= header:
+            languages.add("zh")
+        else:
+            raise AssertionError(f"{paths[0]}: header {sorted(header)} is neither the English nor the Chinese one")
+    assert languages == {"en", "zh"}
+    text = "".join(p.read_bytes().decode("utf-8-sig", errors="ignore") for p in files["dibao_payments"])
+    assert "元" in text and "年" in text   # amounts like 1.2万元 and months like 2023年1月
 
 
 def test_org_variants_keep_the_key_and_lookalikes_never_match():

@@ -184,6 +184,8 @@ class Compiler:
                 info = self.merge_intervals(name, spec.merge_intervals, (*path, "merge_intervals"))
             elif spec.kind == "match":
                 info = compile_match(self, name, spec.match, (*path, "match"))
+            elif spec.kind == "union":
+                info = self.union_relation(name, spec.union, (*path, "union"), spec.description)
             else:
                 info = self.query_relation(name, spec.query, path, spec.description)
             if info is not None:
@@ -298,6 +300,30 @@ class Compiler:
         # (e.g. never the lineage of millions of rows that fire nothing); grouped ones are tables.
         materialize = "table" if spec.group_by else "view"
         self.steps.append(Step(info.table, "relation", query, materialize, description or f"relation {name}",
+                               self.loaded.doc.where(path)))
+        return info
+
+    def union_relation(self, name: str, parts: list[str], path: tuple, description: str) -> ObjectInfo | None:
+        """The rows of several relations, matched by column name (a column a part lacks is empty there).
+
+        Each row keeps its lineage. The parts' row ids (``_rid``, ``_rrid``) are dropped: they would not
+        be unique any more (a deposit linked by number and by name) — select the keys you join on."""
+        infos = [self.obj(part, (*path, i)) for i, part in enumerate(parts)]
+        if any(info is None for info in infos):
+            return None
+        internal = {"_refs", "_lid", "_file", "_row", "_rid", "_rrid"}
+        columns = list(dict.fromkeys(c for info in infos for c in info.columns if c not in internal))
+        branches = [exp.select(*[exp.column(c, part) for c in info.columns if c not in internal],
+                               self.refs(part, info).as_("_refs")).from_(exp.to_table(info.table).as_(part))
+                    for part, info in zip(parts, infos, strict=True)]
+        query: exp.Expression = branches[0]
+        for branch in branches[1:]:
+            query = exp.union(query, branch, distinct=False)
+            query.set("by_name", True)
+        numbered = exp.select(exp.Star(), LID.copy().as_("_lid")).from_(query.subquery("u"))
+        info = ObjectInfo(name, "relation", f"{self.prefix}__{name}", [*columns, "_refs", "_lid"])
+        self.steps.append(Step(info.table, "relation", numbered, "table",
+                               description or f"union {name}: the rows of {', '.join(parts)}",
                                self.loaded.doc.where(path)))
         return info
 

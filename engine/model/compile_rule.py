@@ -175,11 +175,12 @@ def compile_rule(c: Compiler, rule: RuleSpec, path: tuple) -> RulePlan | None:
         target = c.objects.get(_object_of(rule, distinct_alias)) if distinct_alias in scope.aliases else None
         if target is None:
             c.problem((*path, "distinct_on"), f"distinct_on '{distinct_alias}' is not joined in this rule")
-        elif not target.has_rid:
+        elif not (target.has_rid or target.has_lid):
             c.problem((*path, "distinct_on"), f"'{distinct_alias}' has no row id (_rid) to check; use an input "
                                               f"or a relation that keeps _rid, or set distinct_on: null")
         else:
-            hits = hits.select(exp.column("_rid", distinct_alias).as_("_base"))
+            row_id = "_rid" if target.has_rid else "_lid"  # _lid: a materialised relation's own row number
+            hits = hits.select(exp.column(row_id, distinct_alias).as_("_base"))
             fanout = distinct_alias
     c.steps.append(Step(f"{stem}__hits", "hits", hits, "view", f"rule {rule.id}: rows that fire the rule",
                         c.loaded.doc.where(path), rule.id))

@@ -192,7 +192,7 @@ class MatchSpec(_Spec):
 
 
 class RelationSpec(_Spec):
-    """A derived table: exactly one of query fields, ``merge_intervals`` or ``match``.
+    """A derived table: exactly one of query fields, ``merge_intervals``, ``match`` or ``union``.
 
     A query without ``select``/``group_by`` keeps every column of ``from`` (and
     ``extend`` adds computed ones): its rows are still the source rows of that
@@ -207,15 +207,18 @@ class RelationSpec(_Spec):
     extend: dict[str, str] = Field(default_factory=dict)
     merge_intervals: MergeIntervalsSpec | None = None
     match: MatchSpec | None = None
+    union: list[str] | None = None
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     @model_validator(mode="after")
     def _one_kind(self) -> RelationSpec:
         kinds = [k for k, present in (("query", self.from_ is not None), ("merge_intervals", self.merge_intervals),
-                                      ("match", self.match)) if present]
+                                      ("match", self.match), ("union", self.union is not None)) if present]
         if len(kinds) != 1:
-            raise ValueError("a relation needs exactly one of: from (a query), merge_intervals, match")
+            raise ValueError("a relation needs exactly one of: from (a query), merge_intervals, match, union")
+        if self.union is not None and (len(self.union) < 2 or len(set(self.union)) != len(self.union)):
+            raise ValueError("a union needs at least two different relations")
         if self.from_ is None and (self.join or self.where or self.group_by or self.select or self.extend):
             raise ValueError("join/where/group_by/select/extend belong to a query relation (with 'from')")
         if self.from_ is not None and not self.select and self.group_by:
@@ -226,7 +229,8 @@ class RelationSpec(_Spec):
 
     @property
     def kind(self) -> str:
-        return "merge_intervals" if self.merge_intervals else "match" if self.match else "query"
+        return ("merge_intervals" if self.merge_intervals else "match" if self.match
+                else "union" if self.union is not None else "query")
 
     @property
     def query(self) -> QuerySpec:
@@ -265,11 +269,14 @@ class ClueSpec(_Spec):
     evidence: EvidenceSpec = Field(default_factory=EvidenceSpec)
 
 
+SubjectType = Literal["person", "license", "penalty", "permit", "deposit", "complaint", "person_year"]
+
+
 class RuleSpec(_Spec):
     id: str
     title: str = ""
     description: str = ""
-    subject_type: str | None = None
+    subject_type: SubjectType | None = None  # a rule may key its clues on other things than the model's
     from_: str = Field(alias="from")
     join: list[JoinSpec] = Field(default_factory=list)
     where: str | None = None
@@ -307,9 +314,6 @@ class ModelTestSpec(_Spec):
 class ParameterSpec(_Spec):
     default: Any = None
     description: str = ""
-
-
-SubjectType = Literal["person", "license", "penalty", "permit", "deposit", "complaint", "person_year"]
 
 
 class ModelSpec(_Spec):

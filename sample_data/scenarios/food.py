@@ -108,18 +108,6 @@ def _cases(build, as_of: dt.date) -> list[Case]:
         return Licence(f"{build.next_id('JY')}{rng.randrange(10_000, 99_999)}", name or orgs.variant(c.name),
                        c.credit_code if code == "same" else code, link, **kw)
 
-    def typo(c: Company) -> str:
-        """The name with one trade-name character changed, still one character from no other trade name
-        and not beginning with a division name (either would change which company the key finds)."""
-        for _ in range(1000):
-            name = orgs.typo(c.name, 1)
-            trade = name[: len(c.trade)]
-            if trade[:2] not in orgs._places and all(
-                    sum(a != b for a, b in zip(trade, other, strict=True)) >= 2
-                    for other in orgs.trades if other != c.trade and len(other) == len(trade)):
-                return name
-        raise RuntimeError("no safe typo found")
-
     def when() -> dt.date:
         return rand_date(build, dt.date(2012, 1, 1), as_of - dt.timedelta(days=30))
 
@@ -176,7 +164,7 @@ def _cases(build, as_of: dt.date) -> list[Case]:
         p, c = rep(), company()
         cases.append(Case(p, c, [licence(c, "name", code=orgs.code())], [food()], True))
         p, c = rep(), company(long=True, region=False)
-        cases.append(Case(p, c, [licence(c, "name", name=typo(c), code=None)],
+        cases.append(Case(p, c, [licence(c, "name", name=orgs.safe_typo(c.name, c.trade, 1), code=None)],
                           [food(id_number=p.id_number)], True))
         # Equal codes join even when the check character fails (both agencies wrote the same broken code).
         p, c = rep(), company()
