@@ -212,7 +212,7 @@ def explain(model_id: Annotated[str, typer.Argument(help="model id")], models: M
 
 
 def _print_match_reports(reports: list[dict]) -> None:
-    from engine.report.html import mask_ids
+    from engine.masking import mask_ids
 
     if not reports:
         print("-- this model has no match relation")
@@ -229,22 +229,118 @@ def _print_match_reports(reports: list[dict]) -> None:
             print("--     " + mask_ids(json.dumps(pair, ensure_ascii=False, default=str)))
 
 
+MemoryOpt = Annotated[str | None, typer.Option(
+    "--memory-limit", help="DuckDB 内存上限 / DuckDB memory limit, e.g. 8GB (default: $LSM_DUCKDB_MEMORY or 4GB); "
+                           "beyond it DuckDB spills to --temp-dir")]
+ThreadsOpt = Annotated[int | None, typer.Option("--threads", help="DuckDB threads (default: all cores)")]
+TempOpt = Annotated[Path | None, typer.Option("--temp-dir", help="where DuckDB spills (default: OUT/.incoming)")]
+FreshOpt = Annotated[bool, typer.Option("--fresh", help="recompute every model (ignore finished models' results)")]
+
+
+def _options(memory_limit, threads, temp_dir, fresh, notify=None):
+    from engine.runner import RunOptions
+
+    return RunOptions(memory_limit=memory_limit, threads=threads, temp_dir=temp_dir, reuse=not fresh, notify=notify)
+
+
 @app.command()
 def run(models: ModelsOpt = None, data: DataOpt = None, out_dir: OutOpt = None, as_of: AsOfOpt = None,
         model: ModelSel = None,
         engine: Annotated[str, typer.Option("--engine", help="duckdb | spark")] = "duckdb",
-        as_json: JsonOpt = False) -> None:
+        memory_limit: MemoryOpt = None, threads: ThreadsOpt = None, temp_dir: TempOpt = None,
+        fresh: FreshOpt = False, as_json: JsonOpt = False) -> None:
     """运行模型，生成线索清单与报告 / run the models and publish a run directory."""
-    from engine.project import EngineUnavailable
-    from engine.runs import LockHeld
-
     if engine not in ("duckdb", "spark"):
         err.print(f"[red]--engine must be duckdb or spark, not '{engine}'[/]")
         raise typer.Exit(EXIT_USAGE)
     project = _project(models, data, out_dir, as_json)
-    when = _as_of(as_of)
+    result = _execute(lambda: project.run(_as_of(as_of), model, engine,
+                                          _options(memory_limit, threads, temp_dir, fresh)), as_json)
+    if as_json:
+        print(json.dumps(result.to_json(), ensure_ascii=False))
+    else:
+        _print_run(result)
+    raise typer.Exit(result.exit_code)
+
+
+@app.command()
+def nightly(data: Annotated[Path, typer.Option("--data", help="数据目录（各单位数据投放目录）/ the agencies' drop folder")],
+            out_dir: OutOpt = None, as_of: AsOfOpt = None, models: ModelsOpt = None,
+            notify: Annotated[str | None, typer.Option(
+                "--notify", help="运行结束后执行的命令，摘要 JSON 从标准输入传入 / a shell command given the summary "
+                                 "JSON on stdin (mail, chat hooks)")] = None,
+            memory_limit: MemoryOpt = None, threads: ThreadsOpt = None, temp_dir: TempOpt = None,
+            fresh: FreshOpt = False, as_json: JsonOpt = False) -> None:
+    """夜间批处理：接入 → 数据质量 → 全部模型 → 与上次比较 → 发布 → 摘要 / the nightly batch, for cron."""
+    project = Project(models, data, out_dir, RichReporter())
+    result = _execute(lambda: project.nightly(_as_of(as_of), _options(memory_limit, threads, temp_dir, fresh,
+                                                                      notify)), as_json)
+    if as_json:
+        print(json.dumps(result.summary, ensure_ascii=False))
+    else:
+        _print_summary(result.summary)
+    raise typer.Exit(result.exit_code)
+
+
+def _print_summary(summary: dict) -> None:
+    """The one screen an operator reads in the morning."""
+    colour = "green" if summary["exit_code"] == 0 else "yellow" if summary["exit_code"] == 3 else "red"
+    out.print(f"[bold]lsm 夜间运行 {summary['run_id']}[/] · 数据截止 {summary['as_of']} · "
+              f"[{colour}]状态 {summary['status']} · 退出码 {summary['exit_code']}[/]")
+    table = Table(show_edge=False)
+    for col in ("模型", "状态", "线索", "新增", "重现", "持续", "消失", "说明"):
+        table.add_column(col, overflow="fold", no_wrap=col == "模型")
+    for m in summary["models"]:
+        ch = m["changes"]
+        note = m["reason"] or ("沿用已完成的结果 / reused" if m["reused"] else "")
+        table.add_row(m["id"], m["status"], str(m["clues"]), str(ch["new"]), str(ch["reopened"]),
+                      str(ch["persisting"]), str(ch["resolved"]), note)
+    out.print(table)
+    for line in summary["quality"]["blocking_failed"]:
+        out.print(f"[red]阻断 blocking[/] {line}", highlight=False)
+    for line in summary["quality"]["warnings"]:
+        out.print(f"[yellow]警告 warning[/] {line}", highlight=False)
+    files = {k: sum(v[k] for v in summary["files"].values()) for k in ("added", "changed", "unchanged", "removed")}
+    out.print(f"文件 files: 新增 {files['added']} · 变更 {files['changed']} · 未变 {files['unchanged']} · "
+              f"移除 {files['removed']} · 隔离行 quarantined rows {summary['quarantined_rows']}")
+    for path in summary["removed_files"]:
+        out.print(f"[yellow]已移除 removed[/] {path}", highlight=False)
+    out.print(f"报告 report: {summary['report']}")
+
+
+@app.command()
+def diff(run_a: Annotated[str | None, typer.Argument(help="earlier run id (default: the second latest)")] = None,
+         run_b: Annotated[str | None, typer.Argument(help="later run id (default: the latest)")] = None,
+         out_dir: OutOpt = None, as_json: JsonOpt = False) -> None:
+    """比较两次运行的线索变化 / what changed between two runs, per model and rule."""
+    project = _project(None, None, out_dir, True)
     try:
-        result = project.run(when, model, engine)
+        changes = project.diff(run_a, run_b)
+    except KeyError as exc:
+        err.print(f"[red]{exc.args[0]}[/]")
+        raise typer.Exit(EXIT_USAGE) from None
+    if as_json:
+        print(json.dumps(changes, ensure_ascii=False))
+        return
+    table = Table(title=f"线索变化 / changes {changes['run_a']} → {changes['run_b']}")
+    for col in ("模型", "规则", "新增 new", "重现 reopened", "持续 persisting", "消失 resolved"):
+        table.add_column(col, no_wrap=True)
+    for model, rules in changes["counts"].items():
+        for rule, counts in rules.items():
+            table.add_row(model, rule, *[str(counts.get(k, 0)) for k in ("new", "reopened", "persisting", "resolved")])
+    out.print(table)
+    for change in changes["changes"]:
+        out.print(f"{change['change']:<9} {change['model']} · {change['rule']} · {change['subject']}", highlight=False)
+    out.print(f"已写入 written: {changes['file']}")
+
+
+def _execute(action, as_json: bool):
+    """Run a run-like action; definition errors exit 2, a held lock exits 4 (CONTRACT.md)."""
+    from engine.project import EngineUnavailable
+    from engine.runs import LockHeld
+
+    try:
+        return action()
     except SpecError as exc:
         if as_json:
             print(json.dumps({"status": "error", "exit_code": EXIT_USAGE, "error": exc.render(False)},
@@ -261,11 +357,6 @@ def run(models: ModelsOpt = None, data: DataOpt = None, out_dir: OutOpt = None, 
     except EngineUnavailable as exc:
         err.print(f"[red]{exc}[/]")
         raise typer.Exit(EXIT_USAGE) from None
-    if as_json:
-        print(json.dumps(result.to_json(), ensure_ascii=False))
-    else:
-        _print_run(result)
-    raise typer.Exit(result.exit_code)
 
 
 def _print_run(result) -> None:

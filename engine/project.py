@@ -69,11 +69,12 @@ class Project:
             found.append(SourceFiles(d.name, d.title, d.agency, files))
         return found
 
-    def ingest(self, datasets: list[str] | None = None) -> IngestResult:
+    def ingest(self, datasets: list[str] | None = None, reporter: Reporter | None = None) -> IngestResult:
+        """Stage the data root's files (an unchanged file is read from the per-file cache)."""
         unknown = sorted(set(datasets or []) - set(self.catalogue.names))
         if unknown:
             raise KeyError(f"unknown dataset(s) {unknown}; the catalogue has {list(self.catalogue.names)}")
-        return ingest(self.catalogue, self.data_dir, self.staging, datasets, self.reporter)
+        return ingest(self.catalogue, self.data_dir, self.staging, datasets, reporter or self.reporter)
 
     # ------------------------------------------------------------------ models
 
@@ -175,16 +176,17 @@ class Project:
             finally:
                 backend.close()
 
-    def backend(self, engine: str, temp_dir: Path):
+    def backend(self, engine: str, temp_dir: Path, memory_limit: str | None = None, threads: int | None = None):
         if engine == "duckdb":
             from engine.execute.duckdb_backend import DuckDBBackend
 
-            return DuckDBBackend.in_memory(temp_dir)
+            return DuckDBBackend.in_memory(temp_dir, memory_limit, threads)
         if engine == "spark":
             raise EngineUnavailable("the Spark backend is not part of this release yet; use --engine duckdb")
         raise ValueError(f"unknown engine '{engine}' (duckdb or spark)")
 
-    def run(self, as_of: dt.date | None = None, ids: list[str] | None = None, engine: str = "duckdb"):
+    def run(self, as_of: dt.date | None = None, ids: list[str] | None = None, engine: str = "duckdb",
+            options=None):
         """Validate, then run the models and publish a run directory (see engine.runner)."""
         from engine.runner import execute_run
 
@@ -195,7 +197,17 @@ class Project:
         if not self.data_dir.is_dir():
             hint = " (generate it with `lsm sample` or `make demo`)" if self.data_dir == DEFAULT_DATA else ""
             raise KeyError(f"the data root {self.data_dir} does not exist{hint}")
-        return execute_run(self, plans, as_of, engine)
+        return execute_run(self, plans, as_of, engine, options)
+
+    def nightly(self, as_of: dt.date | None = None, options=None):
+        """The unattended night: every model, on the agencies' drop folder (see docs/operations.md)."""
+        return self.run(as_of, None, "duckdb", options)
+
+    def diff(self, run_a: str | None = None, run_b: str | None = None) -> dict:
+        """What changed between two published runs (default: the two latest); see engine.history."""
+        from engine.diff import diff_published
+
+        return diff_published(self.out_dir, run_a, run_b)
 
 
 class EngineUnavailable(Exception):

@@ -51,7 +51,11 @@ class JsonLinesReporter(Reporter):
         self.stream = stream
 
     def event(self, name: str, **fields: Any) -> None:
-        record = {"ts": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"), "event": name, **fields}
+        from engine.masking import mask_value
+
+        # Masked again here: whatever a caller passes, no full ID number reaches the log.
+        record = {"ts": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"), "event": name,
+                  **mask_value(json.loads(json.dumps(fields, ensure_ascii=False, default=str)))}
         self.stream.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
         self.stream.flush()
 

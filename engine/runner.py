@@ -1,6 +1,9 @@
-"""One run: validate → lock → ingest → quality gates → models → outputs → publish.
+"""One run: lock → ingest → quality gates → models → clue history → outputs → publish → notify.
 
-The facade's ``run`` calls :func:`execute_run`. Exit codes follow CONTRACT.md:
+The facade's ``run`` and ``nightly`` call :func:`execute_run`. Everything is written into
+``OUT/.incoming/<run_id>/`` (with the run's JSON-lines log) and renamed into place only when
+complete; ``latest`` moves last. Finished models are cached by (model, inputs, as-of), so the rerun
+of a killed night recomputes only what was not finished. Exit codes follow CONTRACT.md:
 0 all models ran; 1 a model failed (others still ran and were written);
 2 a model-definition error (nothing ran); 3 a blocking data-quality check
 failed (dependent models skipped; when a model also failed, 1 wins);
@@ -22,17 +25,24 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from engine import __version__
 from engine.execute.duckdb_backend import CLUE_SCHEMA, DuckDBBackend, ModelRunError
+from engine.history import next_states, state_counts
 from engine.ingest import IngestResult
+from engine.model_cache import ModelCache
 from engine.plan import ModelPlan
-from engine.quality import QualityResult, basic_checks
+from engine.quality import QualityResult, basic_checks, render_quality_html, run_expectations
 from engine.report.html import render_report
-from engine.report.outputs import atomic_write_bytes, write_clue_files
-from engine.runs import INCOMING, RunLock, new_run_id, publish, start_run
+from engine.report.outputs import atomic_parquet, atomic_write_bytes, write_clue_files
+from engine.reporting import JsonLinesReporter, TeeReporter
+from engine.run_summary import build_summary, file_changes, notify
+from engine.runs import INCOMING, RunLock, latest_run, new_run_id, publish, start_run
 
 SCHEMA_VERSION = 1
+LOG_NAME = "log.jsonl"  # the run's JSON-lines log (no full ID numbers)
+CACHE = Path("cache") / "models"
 EXIT_OK, EXIT_MODEL_FAILED, EXIT_USAGE, EXIT_QUALITY, EXIT_LOCKED = 0, 1, 2, 3, 4
 
 
@@ -45,6 +55,7 @@ class ModelOutcome:
     reason: str | None = None
     clues: int = 0
     seconds: float = 0.0
+    reused: bool = False  # read back from the model cache (same model, inputs and as-of)
 
 
 @dataclass
@@ -55,6 +66,9 @@ class RunResult:
     exit_code: int
     models: list[ModelOutcome] = field(default_factory=list)
     manifest: dict = field(default_factory=dict)
+    summary: dict = field(default_factory=dict)
+    cache_keys: dict[str, str] = field(default_factory=dict)
+    notify_problem: str | None = None
 
     def to_json(self) -> dict:
         return {"run_id": self.run_id, "run_dir": str(self.run_dir), "status": self.status,
@@ -74,7 +88,19 @@ def _dataset_manifest(ingested: IngestResult) -> list[dict]:
     return out
 
 
-def run_models(backend: DuckDBBackend, plans: list[ModelPlan], blocked: dict[str, str], reporter
+@dataclass
+class RunOptions:
+    """How a run uses the machine and whom it tells (``lsm run`` / ``lsm nightly`` options)."""
+
+    memory_limit: str | None = None  # DuckDB memory_limit, e.g. "8GB" (default: $LSM_DUCKDB_MEMORY or 4GB)
+    threads: int | None = None  # DuckDB threads (default: all cores)
+    temp_dir: Path | None = None  # where DuckDB spills (default: OUT/.incoming/<run_id>.spill)
+    reuse: bool = True  # reuse finished models' results with the same key (model, inputs, as-of)
+    notify: str | None = None  # a shell command given the summary JSON on stdin
+
+
+def run_models(backend: DuckDBBackend, plans: list[ModelPlan], blocked: dict[str, str], reporter,
+               cache: ModelCache | None = None, keys: dict[str, str] | None = None
                ) -> tuple[list[ModelOutcome], list[pa.Table]]:
     outcomes, tables = [], []
     for plan in plans:
@@ -85,6 +111,15 @@ def run_models(backend: DuckDBBackend, plans: list[ModelPlan], blocked: dict[str
             reporter.event("model_skipped", model=plan.model_id, reason=outcomes[-1].reason)
             continue
         start = time.perf_counter()
+        key = (keys or {}).get(plan.model_id)
+        hit = cache.get(plan.model_id, key) if cache is not None and key else None
+        if hit is not None:
+            table, backend.match_reports[plan.model_id] = hit
+            outcomes.append(ModelOutcome(plan.model_id, plan.version, plan.fingerprint, "ok", None, table.num_rows,
+                                         time.perf_counter() - start, reused=True))
+            tables.append(table)
+            reporter.event("model_reused", model=plan.model_id, clues=table.num_rows, key=key)
+            continue
         try:
             table = backend.run_model(plan)
         except ModelRunError as exc:
@@ -93,6 +128,8 @@ def run_models(backend: DuckDBBackend, plans: list[ModelPlan], blocked: dict[str
             reporter.event("model_failed", model=plan.model_id, reason=str(exc))
             continue
         seconds = time.perf_counter() - start
+        if cache is not None and key:
+            cache.put(plan.model_id, key, table, backend.match_reports.get(plan.model_id, {}))
         outcomes.append(ModelOutcome(plan.model_id, plan.version, plan.fingerprint, "ok", None, table.num_rows,
                                      seconds))
         tables.append(table)
@@ -100,54 +137,122 @@ def run_models(backend: DuckDBBackend, plans: list[ModelPlan], blocked: dict[str
     return outcomes, tables
 
 
-def execute_run(project, plans: list[ModelPlan], as_of: dt.date, engine: str = "duckdb") -> RunResult:
+def _previous(out_dir: Path) -> tuple[dict | None, pa.Table | None]:
+    """The latest published run's manifest and clue states (None when there is none)."""
+    latest = latest_run(out_dir)
+    if latest is None or not (latest / "manifest.json").exists():
+        return None, None
+    manifest = json.loads((latest / "manifest.json").read_text(encoding="utf-8"))
+    states_path = latest / "clue_states.parquet"
+    return manifest, (pq.read_table(states_path) if states_path.exists() else None)
+
+
+def execute_run(project, plans: list[ModelPlan], as_of: dt.date, engine: str = "duckdb",
+                options: RunOptions | None = None) -> RunResult:
     """Run compiled plans (the caller validated the models); raises LockHeld if the lock is taken."""
-    reporter = project.reporter
+    options = options or RunOptions()
     out_dir = project.out_dir
     with RunLock(out_dir):
         run_id = new_run_id()
         started = dt.datetime.now().astimezone()
         work = start_run(out_dir, run_id)
-        reporter.event("run_started", run_id=run_id, as_of=as_of.isoformat(), models=[p.model_id for p in plans])
-        needed = sorted({d for p in plans for d in p.datasets})
-        ingested = project.ingest(needed)
-        quality: list[QualityResult] = basic_checks(ingested)
-        blocked = {q.dataset: q.observed for q in quality if q.blocking and not q.passed}
-        spill = out_dir / INCOMING / f"{run_id}.spill"  # DuckDB's temp files, outside the run directory
-        backend = project.backend(engine, spill)
-        try:
-            for d in ingested.datasets:
-                if d.name not in blocked and d.staged:
-                    backend.load_dataset(d.name, Path(d.staged))
-            outcomes, tables = run_models(backend, plans, blocked, reporter)
-        finally:
-            backend.close()
-            shutil.rmtree(spill, ignore_errors=True)
-        clues = pa.concat_tables(tables) if tables else CLUE_SCHEMA.empty_table()
-        clues = clues.set_column(0, "run_id", pa.array([run_id] * clues.num_rows, pa.string()))
-        clues = clues.sort_by([("model_id", "ascending"), ("rule_id", "ascending"), ("rank", "ascending")])
-        failed = [o for o in outcomes if o.status == "failed"]
-        skipped = [o for o in outcomes if o.status == "skipped"]
-        status = "ok" if not failed and not skipped else "partial"
-        manifest = {
-            "schema_version": SCHEMA_VERSION, "run_id": run_id, "as_of": as_of.isoformat(),
-            "engine_version": __version__, "engine": engine,
-            "started_at": started.isoformat(timespec="seconds"),
-            "finished_at": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-            "status": status, "data_root": str(project.data_dir), "models_dir": str(project.models_dir),
-            "models": [asdict(o) for o in outcomes],
-            "datasets": _dataset_manifest(ingested),
-            "quality": [asdict(q) for q in quality],
-            "matches": [{"model": model, "relation": relation, **funnel}
-                        for model, relations in backend.match_reports.items()
-                        for relation, funnel in relations.items()],
-        }
-        write_clue_files(clues, ingested.quarantine_table(), work, [
-            {"id": p.model_id, "title": p.title_zh, "legal_basis": p.legal_citation,
-             "status": next(o.status for o in outcomes if o.id == p.model_id)} for p in plans])
-        render_report(clues, manifest, {p.model_id: p for p in plans}, work / "report.html")
-        atomic_write_bytes(work / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1).encode())
+        with open(work / LOG_NAME, "a", encoding="utf-8") as log:
+            reporter = TeeReporter(project.reporter, JsonLinesReporter(log))
+            result = _run_in(project, plans, as_of, engine, options, run_id, started, work, reporter)
         run_dir = publish(out_dir, run_id)
-        exit_code = EXIT_MODEL_FAILED if failed else EXIT_QUALITY if skipped else EXIT_OK
-        reporter.event("run_finished", run_id=run_id, status=status, exit_code=exit_code, clues=clues.num_rows)
-        return RunResult(run_id, run_dir, status, exit_code, outcomes, manifest)
+        result.run_dir = run_dir
+        if options.reuse:
+            ModelCache(out_dir / CACHE).keep_only(result.cache_keys)
+        result.summary["run_dir"] = str(run_dir)
+        result.summary["report"] = str(run_dir / "report.html")
+    if options.notify:
+        problem = notify(options.notify, result.summary)
+        if problem:
+            project.reporter.warning(problem)
+        result.notify_problem = problem
+    return result
+
+
+def _run_in(project, plans, as_of, engine, options, run_id, started, work: Path, reporter) -> RunResult:
+    out_dir = project.out_dir
+    reporter.event("run_started", run_id=run_id, as_of=as_of.isoformat(), models=[p.model_id for p in plans])
+    previous_manifest, previous_states = _previous(out_dir)
+    if previous_manifest and previous_manifest.get("data_root") != str(project.data_dir):
+        # Another data root: its files and row counts say nothing about tonight's (the clue history
+        # still continues — it belongs to the output directory).
+        reporter.warning(f"上次运行读取的是另一个数据目录 / the last run read another data root "
+                         f"({previous_manifest.get('data_root')}); file changes and row-count checks start afresh")
+        previous_manifest = None
+    needed = sorted({d for p in plans for d in p.datasets})
+    ingested = project.ingest(needed, reporter=reporter)
+    changes = file_changes(previous_manifest, ingested)
+    for name, change in changes.items():
+        for path in change["removed"]:
+            reporter.warning(f"{name}: 上次运行的文件已不在数据目录中 / a file of the last run is gone: {path}",
+                             dataset=name, file=path)
+    previous_rows = {d["name"]: d["rows_accepted"] for d in (previous_manifest or {}).get("datasets", [])}
+    quality: list[QualityResult] = basic_checks(ingested) + run_expectations(
+        project.catalogue, ingested, as_of, previous_rows)
+    blocked: dict[str, str] = {}
+    for q in quality:
+        if q.blocking and not q.passed:
+            blocked[q.dataset] = "; ".join(filter(None, [blocked.get(q.dataset), f"{q.check}: {q.observed}"]))
+    for q in quality:
+        if not q.passed:
+            reporter.event("quality_failed", dataset=q.dataset, check=q.check, blocking=q.blocking, observed=q.observed)
+    cache = ModelCache(out_dir / CACHE) if options.reuse else None
+    keys = {p.model_id: ModelCache.key(p, ingested, as_of, project.catalogue) for p in plans
+            if not any(d in blocked for d in p.datasets)}
+    spill = options.temp_dir / f"{run_id}.spill" if options.temp_dir else out_dir / INCOMING / f"{run_id}.spill"
+    backend = project.backend(engine, spill, options.memory_limit, options.threads)
+    try:
+        duckdb_settings = backend.settings()
+        reporter.event("duckdb", **duckdb_settings)
+        for d in ingested.datasets:
+            if d.name not in blocked and d.staged:
+                backend.load_dataset(d.name, Path(d.staged))
+        outcomes, tables = run_models(backend, plans, blocked, reporter, cache, keys)
+        match_reports = backend.match_reports
+    finally:
+        backend.close()
+        shutil.rmtree(spill, ignore_errors=True)
+    clues = pa.concat_tables(tables) if tables else CLUE_SCHEMA.empty_table()
+    clues = clues.set_column(0, "run_id", pa.array([run_id] * clues.num_rows, pa.string()))
+    clues = clues.sort_by([("model_id", "ascending"), ("rule_id", "ascending"), ("rank", "ascending")])
+    completed = {o.id for o in outcomes if o.status == "ok"}
+    states = next_states(previous_states, clues, run_id, completed)
+    lifecycle = {m: c for m, c in state_counts(states).items() if m in completed}
+    failed = [o for o in outcomes if o.status == "failed"]
+    skipped = [o for o in outcomes if o.status == "skipped"]
+    status = "ok" if not failed and not skipped else "partial"
+    exit_code = EXIT_MODEL_FAILED if failed else EXIT_QUALITY if skipped else EXIT_OK
+    manifest = {
+        "schema_version": SCHEMA_VERSION, "run_id": run_id, "as_of": as_of.isoformat(),
+        "engine_version": __version__, "engine": engine,
+        "started_at": started.isoformat(timespec="seconds"),
+        "finished_at": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "status": status, "data_root": str(project.data_dir), "models_dir": str(project.models_dir),
+        "previous_run": (previous_manifest or {}).get("run_id"),
+        "duckdb": duckdb_settings,
+        "models": [asdict(o) for o in outcomes],
+        "datasets": _dataset_manifest(ingested),
+        "quality": [asdict(q) for q in quality],
+        "file_changes": changes,
+        "lifecycle": lifecycle,
+        "matches": [{"model": model, "relation": relation, **funnel}
+                    for model, relations in match_reports.items() for relation, funnel in relations.items()],
+    }
+    write_clue_files(clues, ingested.quarantine_table(), work, [
+        {"id": p.model_id, "title": p.title_zh, "legal_basis": p.legal_citation,
+         "status": next(o.status for o in outcomes if o.id == p.model_id)} for p in plans])
+    atomic_parquet(states, work / "clue_states.parquet")
+    present = {r["clue_id"]: r["state"] for r in states.select(["clue_id", "state"]).to_pylist()}
+    render_report(clues, manifest, {p.model_id: p for p in plans}, work / "report.html", present)
+    render_quality_html(quality, run_id, as_of, work / "quality.html",
+                        {d.name: d.title for d in project.catalogue.datasets})
+    atomic_write_bytes(work / "manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1).encode())
+    summary = build_summary(manifest, lifecycle, changes, out_dir / run_id, exit_code)
+    atomic_write_bytes(work / "summary.json", json.dumps(summary, ensure_ascii=False, indent=1).encode())
+    reporter.event("run_finished", run_id=run_id, status=status, exit_code=exit_code, clues=clues.num_rows)
+    used = {p.model_id: keys[p.model_id] for p in plans if p.model_id in keys and p.model_id in completed}
+    return RunResult(run_id, work, status, exit_code, outcomes, manifest, summary, used)

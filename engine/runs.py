@@ -69,10 +69,15 @@ def new_run_id(now: dt.datetime | None = None) -> str:
 
 
 def start_run(out_dir: Path, run_id: str) -> Path:
-    """A fresh hidden work directory for the run; stale ones (from killed runs) are removed."""
+    """A fresh hidden work directory for the run; stale ones (from killed runs) are removed, their
+    logs kept as ``OUT/logs/<run_id>.interrupted.jsonl`` (what the killed run had done)."""
     incoming = Path(out_dir) / INCOMING
     if incoming.exists():
         for stale in incoming.iterdir():
+            log = stale / "log.jsonl"
+            if log.exists():
+                (Path(out_dir) / "logs").mkdir(exist_ok=True)
+                os.replace(log, Path(out_dir) / "logs" / f"{stale.name}.interrupted.jsonl")
             shutil.rmtree(stale, ignore_errors=True)
     work = incoming / run_id
     work.mkdir(parents=True)

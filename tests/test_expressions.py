@@ -102,3 +102,23 @@ def test_one_edit(a, b, expected):
     tree = check("one_edit(p.id_number, c.id_number)", SCOPE, Level.ROW)
     sql = f"SELECT {tree.sql('duckdb')} FROM (SELECT '{a}' AS id_number) p, (SELECT '{b}' AS id_number) c"
     assert duckdb.sql(sql).fetchall()[0][0] is expected
+
+
+def test_order_dependent_aggregates_are_made_deterministic():
+    import duckdb
+
+    from engine.model.expressions import expand, parse
+
+    def sql(text: str) -> str:
+        return expand(parse(text)).sql("duckdb")
+
+    assert sql("any_value(x)") == "MIN(x)"
+    assert sql("string_agg(DISTINCT a, '、')") == "LISTAGG(DISTINCT a, '、' ORDER BY a)"
+    assert sql("list(a) FILTER (WHERE b)") == "ARRAY_AGG(a ORDER BY a) FILTER(WHERE b)"
+    assert sql("list(a ORDER BY c)") == "ARRAY_AGG(a ORDER BY c)"          # an explicit order is kept
+    rows = "(VALUES ('x', 1), ('z', 2), ('y', 2), ('w', NULL)) t(a, b)"
+    # ties on the key: the value decides, whatever order the rows arrive in; rows without a key are ignored
+    for order in ("a", "a DESC"):
+        got = duckdb.sql(f"SELECT {sql('arg_max(a, b)')}, {sql('arg_min(a, b)')} "
+                         f"FROM (SELECT * FROM {rows} ORDER BY {order})").fetchall()
+        assert got == [("z", "x")]

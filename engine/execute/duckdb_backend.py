@@ -66,6 +66,13 @@ class DuckDBBackend:
     def close(self) -> None:
         self.con.close()
 
+    def settings(self) -> dict:
+        """The limits DuckDB actually runs with (recorded in the manifest)."""
+        memory, threads, temp = self.con.execute(
+            "SELECT current_setting('memory_limit'), current_setting('threads'), "
+            "current_setting('temp_directory')").fetchall()[0]
+        return {"memory_limit": memory, "threads": int(threads), "temp_directory": temp}
+
     # ------------------------------------------------------------------ data
 
     def load_dataset(self, name: str, parquet: Path) -> None:

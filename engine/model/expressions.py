@@ -350,10 +350,33 @@ def _check_columns(tree: exp.Expression, scope: Scope, level: Level) -> None:
                                       f" or be grouped on")
 
 
+def _tie_broken(key: exp.Expression) -> bool:
+    default = key.args.get("default") if isinstance(key, exp.Case) else None
+    return isinstance(default, exp.Anonymous) and default.name == "struct_pack" and any(
+        isinstance(e, exp.PropertyEQ) and e.this.name == "_k" for e in default.expressions)
+
+
 def expand(tree: exp.Expression, domain: Domain = DOMAIN, as_of: dt.date | None = None) -> exp.Expression:
-    """Replace domain functions and ``as_of()`` by plain SQL ASTs."""
+    """Replace domain functions and ``as_of()`` by plain SQL ASTs (and ``any_value`` by ``min``)."""
 
     def rewrite(node: exp.Expression) -> exp.Expression:
+        # A clue must read the same every night, whatever DuckDB's threads did: aggregates whose result
+        # depends on the order rows arrive in are made deterministic.
+        if isinstance(node, exp.AnyValue):  # "any one of them" → the smallest
+            return exp.Min(this=node.this)
+        if isinstance(node, (exp.GroupConcat, exp.ArrayAgg)) and not isinstance(node.this, exp.Order):
+            value = node.this.expressions[0] if isinstance(node.this, exp.Distinct) else node.this
+            node = node.copy()
+            node.set("this", exp.Order(this=node.this, expressions=[exp.Ordered(this=value.copy(), nulls_first=False)]))
+            return node
+        if isinstance(node, (exp.ArgMax, exp.ArgMin)) and not _tie_broken(node.expression):
+            # ties on the key are broken by the value itself (rows without a key are still ignored)
+            key, value = node.expression, node.this
+            pair = exp.Anonymous(this="struct_pack", expressions=[
+                exp.PropertyEQ(this=exp.to_identifier("_k"), expression=key.copy()),
+                exp.PropertyEQ(this=exp.to_identifier("_v"), expression=value.copy())])
+            return type(node)(this=value.copy(), expression=exp.Case(
+                ifs=[exp.If(this=exp.Is(this=key.copy(), expression=exp.Null()), true=exp.Null())], default=pair))
         if isinstance(node, exp.Anonymous):
             name = node.name.lower()
             if name == "as_of":

@@ -15,30 +15,18 @@ from __future__ import annotations
 
 import html
 import json
-import re
 from decimal import Decimal
 from pathlib import Path
 
 import jinja2
 import pyarrow as pa
 
+from engine.masking import mask_ids
 from engine.report.outputs import atomic_write_bytes
 
 TOP_N = 20
-ID_PATTERN = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{8})(\d{3}[\dXx])(?![0-9A-Za-z])|(?<![0-9A-Za-z])(\d{6})(\d{5})(\d{4})(?!\d)")
 STATUS_ZH = {"ok": "完成", "failed": "失败", "skipped": "跳过", "partial": "部分完成"}
 STATE_ZH = {"new": "新增", "persisting": "持续", "reopened": "重现", "resolved": "已消失"}
-
-
-def mask_ids(text: str) -> str:
-    """Mask every 18- or 15-character ID number in a text: keep the area code and last four."""
-
-    def repl(m: re.Match) -> str:
-        if m.group(1):
-            return f"{m.group(1)}********{m.group(3)[-4:]}"
-        return f"{m.group(4)}*****{m.group(6)}"
-
-    return ID_PATTERN.sub(repl, text)
 
 
 def yuan(value) -> str:
