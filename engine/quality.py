@@ -25,6 +25,7 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,6 +68,15 @@ def basic_checks(ingested: IngestResult) -> list[QualityResult]:
         results.append(QualityResult(d.name, "ingested", True, d.error is None,
                                      d.error or f"{d.rows_accepted} rows accepted", BASIC_NAMES["ingested"]))
     return results
+
+
+def warm_up() -> threading.Thread:
+    """Start importing great-expectations in the background (seconds) while the caller ingests."""
+    from engine.quality_gx import _gx
+
+    thread = threading.Thread(target=_gx, name="gx-import", daemon=True)
+    thread.start()
+    return thread
 
 
 def run_expectations(catalogue: Catalogue, ingested: IngestResult, as_of: dt.date,

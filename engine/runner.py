@@ -33,7 +33,7 @@ from engine.history import next_states, state_counts
 from engine.ingest import IngestResult
 from engine.model_cache import ModelCache
 from engine.plan import ModelPlan
-from engine.quality import QualityResult, basic_checks, render_quality_html, run_expectations
+from engine.quality import QualityResult, basic_checks, render_quality_html, run_expectations, warm_up
 from engine.report.html import render_report
 from engine.report.outputs import atomic_parquet, atomic_write_bytes, write_clue_files
 from engine.reporting import JsonLinesReporter, TeeReporter
@@ -184,6 +184,7 @@ def _run_in(project, plans, as_of, engine, options, run_id, started, work: Path,
                          f"({previous_manifest.get('data_root')}); file changes and row-count checks start afresh")
         previous_manifest = None
     needed = sorted({d for p in plans for d in p.datasets})
+    warm_up()  # great-expectations' import overlaps with the ingest
     ingested = project.ingest(needed, reporter=reporter)
     changes = file_changes(previous_manifest, ingested)
     for name, change in changes.items():
