@@ -115,7 +115,8 @@ def test_order_dependent_aggregates_are_made_deterministic():
     assert sql("any_value(x)") == "MIN(x)"
     assert sql("string_agg(DISTINCT a, '、')") == "LISTAGG(DISTINCT a, '、' ORDER BY a)"
     assert sql("list(a) FILTER (WHERE b)") == "ARRAY_AGG(a ORDER BY a) FILTER(WHERE b)"
-    assert sql("list(a ORDER BY c)") == "ARRAY_AGG(a ORDER BY c)"          # an explicit order is kept
+    assert sql("list(a ORDER BY c DESC)") == "ARRAY_AGG(a ORDER BY c DESC, a)"   # the analyst's order, ties broken
+    assert sql("list(DISTINCT a ORDER BY a)") == "ARRAY_AGG(DISTINCT a ORDER BY a)"
     rows = "(VALUES ('x', 1), ('z', 2), ('y', 2), ('w', NULL)) t(a, b)"
     # ties on the key: the value decides, whatever order the rows arrive in; rows without a key are ignored
     for order in ("a", "a DESC"):

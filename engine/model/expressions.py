@@ -362,12 +362,20 @@ def expand(tree: exp.Expression, domain: Domain = DOMAIN, as_of: dt.date | None 
     def rewrite(node: exp.Expression) -> exp.Expression:
         # A clue must read the same every night, whatever DuckDB's threads did: aggregates whose result
         # depends on the order rows arrive in are made deterministic.
-        if isinstance(node, exp.AnyValue):  # "any one of them" → the smallest
+        if isinstance(node, exp.IgnoreNulls) and isinstance(node.this, exp.AnyValue):
+            node = node.this  # DuckDB's any_value already skips NULLs (sqlglot spells it out)
+        if isinstance(node, exp.AnyValue):  # "any one of them" → the smallest (min skips NULLs too)
             return exp.Min(this=node.this)
-        if isinstance(node, (exp.GroupConcat, exp.ArrayAgg)) and not isinstance(node.this, exp.Order):
-            value = node.this.expressions[0] if isinstance(node.this, exp.Distinct) else node.this
+        if isinstance(node, (exp.GroupConcat, exp.ArrayAgg)):
+            # ordered by the analyst's keys (if any), then by the value itself (ties are broken)
+            inner = node.this.this if isinstance(node.this, exp.Order) else node.this
+            value = inner.expressions[0] if isinstance(inner, exp.Distinct) else inner
+            keys = list(node.this.expressions) if isinstance(node.this, exp.Order) else []
+            if keys and keys[-1].this == value:
+                return node
             node = node.copy()
-            node.set("this", exp.Order(this=node.this, expressions=[exp.Ordered(this=value.copy(), nulls_first=False)]))
+            node.set("this", exp.Order(this=inner.copy(), expressions=[
+                *[k.copy() for k in keys], exp.Ordered(this=value.copy(), nulls_first=False)]))
             return node
         if isinstance(node, (exp.ArgMax, exp.ArgMin)) and not _tie_broken(node.expression):
             # ties on the key are broken by the value itself (rows without a key are still ignored)
