@@ -1,7 +1,7 @@
 """Finished models' results, kept so a rerun after a crash does not compute them again.
 
 A model's result is a function of its content (the fingerprint: model text, template and engine
-version), the content of its input datasets (every input file's SHA-256 and the dataset's
+version), the engine's own code, the content of its input datasets (every input file's SHA-256 and the dataset's
 definition) and the as-of date. When a run finishes a model it stores the clue table under that key
 (``<out>/cache/models/<model_id>/<key>.parquet``, written to a temporary name and renamed, with the
 match funnels beside it); a later run — typically the rerun of a night that was killed — with the
@@ -19,6 +19,7 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
@@ -32,6 +33,18 @@ from engine.ingest import IngestResult, dataset_fingerprint
 from engine.plan import ModelPlan
 
 
+@functools.lru_cache(maxsize=1)
+def engine_code() -> str:
+    """A hash of the engine's own source: a result computed by other code is never reused (the version
+    number alone would not notice a patched installation)."""
+    root = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 class ModelCache:
     def __init__(self, root: Path):
         self.root = Path(root)
@@ -40,7 +53,7 @@ class ModelCache:
     def key(plan: ModelPlan, ingested: IngestResult, as_of: dt.date, catalogue) -> str:
         """Model content + input content + as-of date (and nothing else: not the run id, not the time)."""
         rules = catalogue.org_name.rules()
-        parts = [plan.fingerprint, as_of.isoformat()]
+        parts = [plan.fingerprint, engine_code(), as_of.isoformat()]
         for name in sorted(plan.datasets):
             d = ingested.dataset(name)
             files = sorted((f.path, f.sha256) for f in d.files)

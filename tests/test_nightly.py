@@ -314,3 +314,14 @@ def test_a_failing_blocking_expectation_skips_exactly_the_models_that_need_the_d
     summary = json.loads(proc.stdout)
     assert all(m["status"] == "ok" for m in summary["models"])
     assert [line for line in summary["quality"]["warnings"] if line.startswith("death_records")]
+
+
+def test_a_failing_notify_command_is_reported_and_changes_nothing(tmp_path):
+    models = _pension_models(tmp_path)
+    data, out = tmp_path / "data", tmp_path / "out"
+    _write_night(data, ["A"], ["2024-01", "2024-02"])
+    proc = run_lsm("nightly", "--models", str(models), "--data", str(data), "--out", str(out), "--as-of",
+                   "2024-06-30", "--notify", "cat > /dev/null; echo hook down >&2; exit 7")
+    assert proc.returncode == 0, proc.stderr
+    assert "notify command exited 7" in proc.stderr and "hook down" in proc.stderr
+    assert "新增" in proc.stdout and (out / "latest" / "summary.json").exists()   # the one-screen summary
