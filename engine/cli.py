@@ -309,7 +309,7 @@ def _print_summary(summary: dict) -> None:
 
 
 @app.command()
-def diff(run_a: Annotated[str | None, typer.Argument(help="earlier run id (default: the second latest)")] = None,
+def diff(run_a: Annotated[str | None, typer.Argument(help="earlier run id (default: the run the latest was compared with)")] = None,
          run_b: Annotated[str | None, typer.Argument(help="later run id (default: the latest)")] = None,
          out_dir: OutOpt = None, as_json: JsonOpt = False) -> None:
     """比较两次运行的线索变化 / what changed between two runs, per model and rule."""
@@ -331,6 +331,8 @@ def diff(run_a: Annotated[str | None, typer.Argument(help="earlier run id (defau
     out.print(table)
     for change in changes["changes"]:
         out.print(f"{change['change']:<9} {change['model']} · {change['rule']} · {change['subject']}", highlight=False)
+    for model, why in changes["not_compared"].items():
+        out.print(f"[yellow]未比较 not compared[/] {model}: {why}", highlight=False)
     out.print(f"已写入 written: {changes['file']}")
 
 

@@ -40,6 +40,7 @@ from connectors.base import ConnectorError, RawTable
 from connectors.files import discover, open_file, sha256
 from engine import __version__
 from engine.catalog import Catalogue, DatasetSpec, header_form
+from engine.code_version import code_hash
 from engine.normalize.frame import normalize_frame
 from engine.normalize.orgs import OrgKeyRules
 from engine.reporting import Reporter, SilentReporter
@@ -157,6 +158,7 @@ def dataset_fingerprint(dataset: DatasetSpec, rules: OrgKeyRules) -> str:
     payload = json.dumps({
         "dataset": dataset.model_dump(mode="json", exclude={"quality", "description", "title", "agency", "grain"}),
         "rules": asdict(rules), "format": INGEST_FORMAT, "polars": pl.__version__, "engine": __version__,
+        "code": code_hash(),
     }, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(payload.encode()).hexdigest()
 

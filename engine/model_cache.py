@@ -19,7 +19,6 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import json
 import os
@@ -29,20 +28,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from engine.code_version import code_hash
 from engine.ingest import IngestResult, dataset_fingerprint
 from engine.plan import ModelPlan
-
-
-@functools.lru_cache(maxsize=1)
-def engine_code() -> str:
-    """A hash of the engine's own source: a result computed by other code is never reused (the version
-    number alone would not notice a patched installation)."""
-    root = Path(__file__).resolve().parent
-    digest = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
-        digest.update(path.relative_to(root).as_posix().encode())
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
 
 
 class ModelCache:
@@ -53,7 +41,7 @@ class ModelCache:
     def key(plan: ModelPlan, ingested: IngestResult, as_of: dt.date, catalogue) -> str:
         """Model content + input content + as-of date (and nothing else: not the run id, not the time)."""
         rules = catalogue.org_name.rules()
-        parts = [plan.fingerprint, engine_code(), as_of.isoformat()]
+        parts = [plan.fingerprint, code_hash(), as_of.isoformat()]
         for name in sorted(plan.datasets):
             d = ingested.dataset(name)
             files = sorted((f.path, f.sha256) for f in d.files)

@@ -197,6 +197,10 @@ class Project:
         if not self.data_dir.is_dir():
             hint = " (generate it with `lsm sample` or `make demo`)" if self.data_dir == DEFAULT_DATA else ""
             raise KeyError(f"the data root {self.data_dir} does not exist{hint}")
+        from engine.runner import RunOptions
+
+        options = options or RunOptions()
+        options.subset = bool(ids)
         return execute_run(self, plans, as_of, engine, options)
 
     def nightly(self, as_of: dt.date | None = None, options=None):
@@ -204,7 +208,7 @@ class Project:
         return self.run(as_of, None, "duckdb", options)
 
     def diff(self, run_a: str | None = None, run_b: str | None = None) -> dict:
-        """What changed between two published runs (default: the two latest); see engine.history."""
+        """What changed between two published runs (default: the latest and its baseline); see engine.history."""
         from engine.diff import diff_published
 
         return diff_published(self.out_dir, run_a, run_b)

@@ -18,6 +18,7 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import shutil
 import time
@@ -31,6 +32,7 @@ from engine import __version__
 from engine.execute.duckdb_backend import CLUE_SCHEMA, DuckDBBackend, ModelRunError
 from engine.history import next_states, state_counts
 from engine.ingest import IngestResult
+from engine.masking import mask_ids
 from engine.model_cache import ModelCache
 from engine.plan import ModelPlan
 from engine.quality import QualityResult, basic_checks, render_quality_html, run_expectations, warm_up
@@ -38,7 +40,7 @@ from engine.report.html import render_report
 from engine.report.outputs import atomic_parquet, atomic_write_bytes, write_clue_files
 from engine.reporting import JsonLinesReporter, TeeReporter
 from engine.run_summary import build_summary, file_changes, notify
-from engine.runs import INCOMING, RunLock, latest_run, new_run_id, publish, start_run
+from engine.runs import INCOMING, RunLock, latest_run, new_run_id, publish, run_dirs, start_run
 
 SCHEMA_VERSION = 1
 LOG_NAME = "log.jsonl"  # the run's JSON-lines log (no full ID numbers)
@@ -97,6 +99,7 @@ class RunOptions:
     temp_dir: Path | None = None  # where DuckDB spills (default: OUT/.incoming/<run_id>.spill)
     reuse: bool = True  # reuse finished models' results with the same key (model, inputs, as-of)
     notify: str | None = None  # a shell command given the summary JSON on stdin
+    subset: bool = False  # only some models were selected (--model): such a run is never a baseline
 
 
 def run_models(backend: DuckDBBackend, plans: list[ModelPlan], blocked: dict[str, str], reporter,
@@ -123,9 +126,10 @@ def run_models(backend: DuckDBBackend, plans: list[ModelPlan], blocked: dict[str
         try:
             table = backend.run_model(plan)
         except ModelRunError as exc:
-            outcomes.append(ModelOutcome(plan.model_id, plan.version, plan.fingerprint, "failed", str(exc),
+            reason = mask_ids(str(exc))  # DuckDB quotes offending values: they may be ID numbers
+            outcomes.append(ModelOutcome(plan.model_id, plan.version, plan.fingerprint, "failed", reason,
                                          seconds=time.perf_counter() - start))
-            reporter.event("model_failed", model=plan.model_id, reason=str(exc))
+            reporter.event("model_failed", model=plan.model_id, reason=reason)
             continue
         seconds = time.perf_counter() - start
         if cache is not None and key:
@@ -137,14 +141,30 @@ def run_models(backend: DuckDBBackend, plans: list[ModelPlan], blocked: dict[str
     return outcomes, tables
 
 
-def _previous(out_dir: Path) -> tuple[dict | None, pa.Table | None]:
-    """The latest published run's manifest and clue states (None when there is none)."""
+def _baseline(out_dir: Path) -> tuple[dict | None, pa.Table | None]:
+    """The run tonight is compared with: the newest published *baseline* run — every model selected and
+    an as-of date not older than the baseline before it. ``lsm run --model X`` or the rerun of a past
+    night into the same output directory is published (and becomes ``latest``) but never moves the
+    history, the file and row-count comparisons or the model cache."""
     latest = latest_run(out_dir)
-    if latest is None or not (latest / "manifest.json").exists():
-        return None, None
-    manifest = json.loads((latest / "manifest.json").read_text(encoding="utf-8"))
-    states_path = latest / "clue_states.parquet"
-    return manifest, (pq.read_table(states_path) if states_path.exists() else None)
+    for run in reversed(run_dirs(out_dir)):
+        if latest is not None and run.name > latest.name:
+            continue  # renamed into place by a run killed before it could move `latest`: not trusted
+        manifest = json.loads((run / "manifest.json").read_text(encoding="utf-8"))
+        if manifest.get("baseline"):
+            states_path = run / "clue_states.parquet"
+            return manifest, (pq.read_table(states_path) if states_path.exists() else None)
+    return None, None
+
+
+def _spill_dir(out_dir: Path, temp_dir: Path | None, run_id: str) -> Path:
+    """DuckDB's spill folder for this run. Under a shared ``--temp-dir`` each output directory has its
+    own sub-folder, emptied at the start of a run (we hold the lock: what is there was left by a kill)."""
+    if temp_dir is None:
+        return out_dir / INCOMING / f"{run_id}.spill"  # .incoming is emptied by start_run
+    own = Path(temp_dir) / f"lsm-{hashlib.sha256(str(out_dir.resolve()).encode()).hexdigest()[:10]}"
+    shutil.rmtree(own, ignore_errors=True)
+    return own / run_id
 
 
 def execute_run(project, plans: list[ModelPlan], as_of: dt.date, engine: str = "duckdb",
@@ -161,7 +181,7 @@ def execute_run(project, plans: list[ModelPlan], as_of: dt.date, engine: str = "
             result = _run_in(project, plans, as_of, engine, options, run_id, started, work, reporter)
         run_dir = publish(out_dir, run_id)
         result.run_dir = run_dir
-        if options.reuse:
+        if options.reuse and result.manifest.get("baseline"):
             ModelCache(out_dir / CACHE).keep_only(result.cache_keys)
         result.summary["run_dir"] = str(run_dir)
         result.summary["report"] = str(run_dir / "report.html")
@@ -176,8 +196,11 @@ def execute_run(project, plans: list[ModelPlan], as_of: dt.date, engine: str = "
 def _run_in(project, plans, as_of, engine, options, run_id, started, work: Path, reporter) -> RunResult:
     out_dir = project.out_dir
     reporter.event("run_started", run_id=run_id, as_of=as_of.isoformat(), models=[p.model_id for p in plans])
-    previous_manifest, previous_states = _previous(out_dir)
-    if previous_manifest and previous_manifest.get("data_root") != str(project.data_dir):
+    previous_manifest, previous_states = _baseline(out_dir)
+    is_baseline = not options.subset and (
+        previous_manifest is None or as_of >= dt.date.fromisoformat(previous_manifest["as_of"]))
+    data_root = str(Path(project.data_dir).resolve())
+    if previous_manifest and previous_manifest.get("data_root") != data_root:
         # Another data root: its files and row counts say nothing about tonight's (the clue history
         # still continues — it belongs to the output directory).
         reporter.warning(f"上次运行读取的是另一个数据目录 / the last run read another data root "
@@ -191,7 +214,9 @@ def _run_in(project, plans, as_of, engine, options, run_id, started, work: Path,
         for path in change["removed"]:
             reporter.warning(f"{name}: 上次运行的文件已不在数据目录中 / a file of the last run is gone: {path}",
                              dataset=name, file=path)
-    previous_rows = {d["name"]: d["rows_accepted"] for d in (previous_manifest or {}).get("datasets", [])}
+    # Row counts are compared with the last load that passed its blocking checks (a blocked night does
+    # not become tomorrow's yardstick).
+    previous_rows = dict((previous_manifest or {}).get("row_baselines", {}))
     quality: list[QualityResult] = basic_checks(ingested) + run_expectations(
         project.catalogue, ingested, as_of, previous_rows)
     blocked: dict[str, str] = {}
@@ -201,10 +226,12 @@ def _run_in(project, plans, as_of, engine, options, run_id, started, work: Path,
     for q in quality:
         if not q.passed:
             reporter.event("quality_failed", dataset=q.dataset, check=q.check, blocking=q.blocking, observed=q.observed)
+    row_baselines = {**previous_rows, **{d.name: d.rows_accepted for d in ingested.datasets
+                                         if d.staged and d.name not in blocked}}
     cache = ModelCache(out_dir / CACHE) if options.reuse else None
     keys = {p.model_id: ModelCache.key(p, ingested, as_of, project.catalogue) for p in plans
             if not any(d in blocked for d in p.datasets)}
-    spill = options.temp_dir / f"{run_id}.spill" if options.temp_dir else out_dir / INCOMING / f"{run_id}.spill"
+    spill = _spill_dir(out_dir, options.temp_dir, run_id)
     backend = project.backend(engine, spill, options.memory_limit, options.threads)
     try:
         duckdb_settings = backend.settings()
@@ -232,8 +259,9 @@ def _run_in(project, plans, as_of, engine, options, run_id, started, work: Path,
         "engine_version": __version__, "engine": engine,
         "started_at": started.isoformat(timespec="seconds"),
         "finished_at": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "status": status, "data_root": str(project.data_dir), "models_dir": str(project.models_dir),
-        "previous_run": (previous_manifest or {}).get("run_id"),
+        "status": status, "data_root": data_root, "models_dir": str(project.models_dir),
+        "baseline": is_baseline, "previous_run": (previous_manifest or {}).get("run_id"),
+        "row_baselines": row_baselines,
         "duckdb": duckdb_settings,
         "models": [asdict(o) for o in outcomes],
         "datasets": _dataset_manifest(ingested),
@@ -247,7 +275,9 @@ def _run_in(project, plans, as_of, engine, options, run_id, started, work: Path,
         {"id": p.model_id, "title": p.title_zh, "legal_basis": p.legal_citation,
          "status": next(o.status for o in outcomes if o.id == p.model_id)} for p in plans])
     atomic_parquet(states, work / "clue_states.parquet")
-    present = {r["clue_id"]: r["state"] for r in states.select(["clue_id", "state"]).to_pylist()}
+    tonight = set(clues.column("clue_id").to_pylist())
+    present = {r["clue_id"]: r["state"] for r in states.select(["clue_id", "state"]).to_pylist()
+               if r["clue_id"] in tonight}
     render_report(clues, manifest, {p.model_id: p for p in plans}, work / "report.html", present)
     render_quality_html(quality, run_id, as_of, work / "quality.html",
                         {d.name: d.title for d in project.catalogue.datasets})

@@ -280,7 +280,7 @@ def test_memory_limit_and_temp_dir_reach_duckdb(sample_root, tmp_path):
     assert settings["threads"] == 1 and settings["temp_directory"].startswith(str(spill))
     number, unit = settings["memory_limit"].split()
     assert unit == "MiB" and abs(float(number) * 2**20 - 600e6) < 1e6      # 600 MB as DuckDB reports it
-    assert not list(spill.iterdir())                                       # the spill folder is cleaned up
+    assert not [p for p in spill.rglob("*") if p.is_file()]               # the spill files are cleaned up
 
 
 def test_a_failing_blocking_expectation_skips_exactly_the_models_that_need_the_dataset(sample_root, tmp_path):
@@ -325,3 +325,74 @@ def test_a_failing_notify_command_is_reported_and_changes_nothing(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "notify command exited 7" in proc.stderr and "hook down" in proc.stderr
     assert "新增" in proc.stdout and (out / "latest" / "summary.json").exists()   # the one-screen summary
+
+
+def _nightly_rc(models: Path, data: Path, out: Path, *extra: str) -> tuple[int, dict]:
+    proc = run_lsm("nightly", "--models", str(models), "--data", str(data), "--out", str(out), "--json", *extra)
+    return proc.returncode, (json.loads(proc.stdout) if proc.stdout.strip() else {})
+
+
+def test_a_blocked_night_is_not_tomorrows_yardstick_and_diff_skips_models_not_run(tmp_path):
+    models = _pension_models(tmp_path)
+    data, out = tmp_path / "data", tmp_path / "out"
+    _write_night(data, ["A", "B"], ["2024-01", "2024-02", "2024-03"])
+    rc, night1 = _nightly_rc(models, data, out, "--as-of", "2024-06-30")
+    assert rc == 0
+    _write_night(data, ["A", "B"], ["2024-03"])                          # two of three months vanish: −67 %
+    blocked = []
+    for _ in range(2):                                                    # and stay gone the next night
+        rc, night = _nightly_rc(models, data, out, "--as-of", "2024-06-30")
+        blocked.append(night)
+        assert rc == 3 and night["models"][0]["status"] == "skipped"
+        assert any("pension_payments" in line and "12" in line for line in night["quality"]["blocking_failed"])
+        assert _states(night["run_dir"]) == {"A": "new", "B": "new"}      # nothing resolved on a blocked night
+    proc = run_lsm("diff", "--out", str(out), "--json")
+    changes = json.loads(proc.stdout)
+    assert (changes["run_a"], changes["run_b"]) == tuple(Path(n["run_dir"]).name for n in blocked)
+    assert changes["counts"] == {} and "deceased_pension" in changes["not_compared"]   # nothing "resolved"
+    earlier = json.loads(run_lsm("diff", Path(night1["run_dir"]).name, "--out", str(out), "--json").stdout)
+    assert earlier["counts"] == {} and "skipped" in earlier["not_compared"]["deceased_pension"]
+
+
+def test_a_model_subset_or_a_past_as_of_never_moves_the_baseline(tmp_path):
+    models = _pension_models(tmp_path)
+    data, out = tmp_path / "data", tmp_path / "out"
+    _write_night(data, ["A", "B"], ["2024-01", "2024-02", "2024-03"])
+    rc, night1 = _nightly_rc(models, data, out, "--as-of", "2024-06-30")
+    assert rc == 0
+    _write_night(data, ["B"], ["2024-01", "2024-02", "2024-03"])
+    proc = run_lsm("run", "--models", str(models), "--data", str(data), "--out", str(out), "--as-of", "2024-06-30",
+                   "--model", "deceased_pension", "--json")
+    assert proc.returncode == 0                                            # published, becomes latest …
+    rc, past = _nightly_rc(models, data, out, "--as-of", "2024-03-31")    # … and so does a past night's rerun
+    assert rc == 0
+    _write_night(data, ["A", "B"], ["2024-01", "2024-02", "2024-03"])
+    rc, night2 = _nightly_rc(models, data, out, "--as-of", "2024-06-30")
+    assert rc == 0
+    manifest = json.loads((Path(night2["run_dir"]) / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["previous_run"] == Path(night1["run_dir"]).name       # … but neither is the baseline
+    assert _states(night2["run_dir"]) == {"A": "persisting", "B": "persisting"}
+    assert all(m["reused"] for m in night2["models"])                     # night 1's results were kept
+
+
+def test_a_model_error_quoting_an_id_number_is_masked_everywhere(tmp_path):
+    models = _pension_models(tmp_path)
+    template = models / "templates" / "deceased_benefit.yaml"
+    text = template.read_text(encoding="utf-8")
+    payments = "    dataset: ${payments_dataset}\n    where: id_number_valid\n"
+    assert text.count(payments) == 1
+    # A definition that passes validation (no rows) but fails on real IDs: DuckDB quotes the value.
+    template.write_text(text.replace(payments, payments.replace("id_number_valid\n",
+                                                                "id_number_valid AND cast(id_number AS INTEGER) > 0\n")),
+                        encoding="utf-8")
+    data, out = tmp_path / "data", tmp_path / "out"
+    _write_night(data, ["A"], ["2024-01"])
+    proc = run_lsm("nightly", "--models", str(models), "--data", str(data), "--out", str(out), "--as-of",
+                   "2024-06-30", "--json")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["models"][0]["status"] == "failed" and "********" in summary["models"][0]["reason"]
+    run_dir = Path(summary["run_dir"])
+    for text in (proc.stdout, proc.stderr, *(p.read_text(encoding="utf-8") for p in run_dir.iterdir()
+                                            if p.suffix in (".json", ".jsonl", ".html"))):
+        assert not any(number in text for _, number in PEOPLE.values())
