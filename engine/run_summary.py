@@ -34,7 +34,7 @@ def file_changes(previous_manifest: dict | None, ingested: IngestResult) -> dict
         now = {f.path: f.sha256 for f in d.files}
         old = before.get(d.name, {})
         out[d.name] = {
-            "added": sorted(p for p in now if p not in old) if previous_manifest else [],
+            "added": sorted(p for p in now if p not in old),  # the first night: every file is new
             "changed": sorted(p for p in now if p in old and old[p] != now[p]),
             "removed": sorted(p for p in old if p not in now),
             "unchanged": sorted(p for p in now if p in old and old[p] == now[p]),
