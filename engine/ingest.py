@@ -117,10 +117,14 @@ class IngestResult:
 
 
 class Staging:
-    """Where staged data lives: ``files/`` (per-file cache) and ``datasets/``."""
+    """Where staged data lives: ``files/`` (per-file cache) and ``datasets/``; and the limits of the
+    DuckDB connection that de-duplicates (``--memory-limit``, ``--threads``, the spill folder)."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, memory_limit: str | None = None, threads: int | None = None,
+                 spill_dir: Path | None = None):
         self.root = Path(root)
+        self.memory_limit, self.threads = memory_limit, threads
+        self.spill_dir = Path(spill_dir) if spill_dir else self.root / "tmp"
         (self.root / "files").mkdir(parents=True, exist_ok=True)
         (self.root / "datasets").mkdir(parents=True, exist_ok=True)
 
@@ -371,7 +375,7 @@ def _combine(result: DatasetResult, parts: list[tuple[int, str, Path]], staging:
     parts_list = [str(p) for _, _, p in accepted_parts]
     before = sum(pq.ParquetFile(p).metadata.num_rows for p in parts_list)
     tmp = staged.with_name(staged.name + f".tmp{os.getpid()}")
-    con = connect_duckdb(staging.root / "tmp")
+    con = connect_duckdb(staging.spill_dir, staging.memory_limit, staging.threads)
     try:
         files = pa.table({"_part": parts_list, "_file": [rel for _, rel, _ in accepted_parts],
                           "_file_order": pa.array([o for o, _, _ in accepted_parts], pa.int64())})

@@ -69,12 +69,13 @@ class Project:
             found.append(SourceFiles(d.name, d.title, d.agency, files))
         return found
 
-    def ingest(self, datasets: list[str] | None = None, reporter: Reporter | None = None) -> IngestResult:
+    def ingest(self, datasets: list[str] | None = None, reporter: Reporter | None = None,
+               staging: Staging | None = None) -> IngestResult:
         """Stage the data root's files (an unchanged file is read from the per-file cache)."""
         unknown = sorted(set(datasets or []) - set(self.catalogue.names))
         if unknown:
             raise KeyError(f"unknown dataset(s) {unknown}; the catalogue has {list(self.catalogue.names)}")
-        return ingest(self.catalogue, self.data_dir, self.staging, datasets, reporter or self.reporter)
+        return ingest(self.catalogue, self.data_dir, staging or self.staging, datasets, reporter or self.reporter)
 
     # ------------------------------------------------------------------ models
 

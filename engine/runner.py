@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 from engine import __version__
 from engine.execute.duckdb_backend import CLUE_SCHEMA, DuckDBBackend, ModelRunError
 from engine.history import next_states, state_counts
-from engine.ingest import IngestResult
+from engine.ingest import IngestResult, Staging
 from engine.masking import mask_ids
 from engine.model_cache import ModelCache
 from engine.plan import ModelPlan
@@ -208,7 +208,9 @@ def _run_in(project, plans, as_of, engine, options, run_id, started, work: Path,
         previous_manifest = None
     needed = sorted({d for p in plans for d in p.datasets})
     warm_up()  # great-expectations' import overlaps with the ingest
-    ingested = project.ingest(needed, reporter=reporter)
+    spill = _spill_dir(out_dir, options.temp_dir, run_id)
+    staging = Staging(project.staging.root, options.memory_limit, options.threads, spill / "ingest")
+    ingested = project.ingest(needed, reporter=reporter, staging=staging)
     changes = file_changes(previous_manifest, ingested)
     for name, change in changes.items():
         for path in change["removed"]:
@@ -231,8 +233,7 @@ def _run_in(project, plans, as_of, engine, options, run_id, started, work: Path,
     cache = ModelCache(out_dir / CACHE) if options.reuse else None
     keys = {p.model_id: ModelCache.key(p, ingested, as_of, project.catalogue) for p in plans
             if not any(d in blocked for d in p.datasets)}
-    spill = _spill_dir(out_dir, options.temp_dir, run_id)
-    backend = project.backend(engine, spill, options.memory_limit, options.threads)
+    backend = project.backend(engine, spill / "models", options.memory_limit, options.threads)
     try:
         duckdb_settings = backend.settings()
         reporter.event("duckdb", **duckdb_settings)
