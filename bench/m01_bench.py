@@ -49,12 +49,8 @@ OUT = REPO / "bench" / "out" / "m01"
 RESULTS = REPO / "bench" / "results" / "m01.json"
 AS_OF = dt.date(2024, 6, 30)
 
-HAND_WRITTEN = """
-WITH sentenced AS (
-    SELECT id_number, person_name, admitted_on AS s, coalesce(released_on, DATE '9999-12-31') AS e
-    FROM ds_prison_roster WHERE custody_type = '已决' AND id_number_valid
-),
-ordered AS (
+# Gaps and islands: sentenced spells that overlap or touch (one day apart) form one custody period.
+ISLANDS = """ordered AS (
     SELECT *, max(e) OVER (PARTITION BY id_number ORDER BY s, e
                            ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_e
     FROM sentenced
@@ -64,7 +60,14 @@ islands AS (
               OVER (PARTITION BY id_number ORDER BY s, e ROWS UNBOUNDED PRECEDING) AS island
     FROM ordered
 ),
-custody AS (
+"""
+
+HAND_WRITTEN = """
+WITH sentenced AS (
+    SELECT id_number, person_name, admitted_on AS s, coalesce(released_on, DATE '9999-12-31') AS e
+    FROM ds_prison_roster WHERE custody_type = '已决' AND id_number_valid
+),
+{ISLANDS}custody AS (
     SELECT id_number, any_value(person_name) AS person_name, min(s) AS s,
            CASE WHEN max(e) = DATE '9999-12-31' THEN NULL ELSE max(e) END AS e
     FROM islands GROUP BY id_number, island
@@ -97,7 +100,7 @@ SELECT o.owner_id AS subject_id, any_value(c.person_name) AS subject_name, sum(o
 FROM owned o JOIN custody c ON c.id_number = o.owner_id
 WHERE date_trunc('month', c.s) < o.pay_month AND (c.e IS NULL OR o.pay_month < date_trunc('month', c.e))
 GROUP BY o.owner_id
-"""
+""".replace("{ISLANDS}", ISLANDS)
 
 
 # The same rule written by hand, producing what the output contract asks of any implementation: every
@@ -112,17 +115,7 @@ WITH sentenced AS (
                              admitted_on: admitted_on, released_on: released_on}})::VARCHAR AS spell
     FROM ds_prison_roster WHERE custody_type = '已决' AND id_number_valid
 ),
-ordered AS (
-    SELECT *, max(e) OVER (PARTITION BY id_number ORDER BY s, e
-                           ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_e
-    FROM sentenced
-),
-islands AS (
-    SELECT *, sum(CASE WHEN prev_e IS NULL OR s > prev_e + 1 THEN 1 ELSE 0 END)
-              OVER (PARTITION BY id_number ORDER BY s, e ROWS UNBOUNDED PRECEDING) AS island
-    FROM ordered
-),
-custody AS (
+{ISLANDS}custody AS (
     SELECT id_number, any_value(person_name) AS person_name, string_agg(DISTINCT facility, '、') AS facilities,
            min(s) AS s, CASE WHEN max(e) = DATE '9999-12-31' THEN NULL ELSE max(e) END AS e,
            list(spell) AS spells
@@ -177,7 +170,7 @@ SELECT subject_id, subject_name, amount, period_start, period_end, confidence, s
            || ',"values":' || to_json({months: months, custody_periods: periods, id_matches: id_matches})::VARCHAR
            || ',"sources":[' || array_to_string(sources, ',') || ']}' AS evidence
 FROM scored
-"""
+""".replace("{ISLANDS}", ISLANDS)
 
 
 def build(payments: int, spells: int, seed: int = 7) -> tuple[Path, Path]:

@@ -51,11 +51,7 @@ def next_states(previous: pa.Table | None, clues: pa.Table, run_id: str, complet
 
 def state_counts(states: pa.Table) -> dict[str, dict[str, dict[str, int]]]:
     """``{model: {rule: {state: n}}}`` — the lifecycle part of a run's summary."""
-    frame = pl.from_arrow(states).group_by(["model_id", "rule_id", "state"]).len()
-    out: dict[str, dict[str, dict[str, int]]] = {}
-    for model, rule, state, n in frame.sort(["model_id", "rule_id", "state"]).iter_rows():
-        out.setdefault(model, {}).setdefault(rule, {})[state] = n
-    return out
+    return _counts(pl.from_arrow(states), "state")
 
 
 def diff_runs(clues_a: pa.Table, clues_b: pa.Table, states_b: pa.Table | None, run_a: str) -> pl.DataFrame:
@@ -79,8 +75,13 @@ def diff_runs(clues_a: pa.Table, clues_b: pa.Table, states_b: pa.Table | None, r
 
 
 def diff_counts(changes: pl.DataFrame) -> dict[str, dict[str, dict[str, int]]]:
+    """``{model: {rule: {change: n}}}``."""
+    return _counts(changes, "change")
+
+
+def _counts(frame: pl.DataFrame, column: str) -> dict[str, dict[str, dict[str, int]]]:
     out: dict[str, dict[str, dict[str, int]]] = {}
-    for model, rule, change, n in changes.group_by(["model_id", "rule_id", "change"]).len().sort(
-            ["model_id", "rule_id", "change"]).iter_rows():
-        out.setdefault(model, {}).setdefault(rule, {})[change] = n
+    keys = ["model_id", "rule_id", column]
+    for model, rule, value, n in frame.group_by(keys).len().sort(keys).iter_rows():
+        out.setdefault(model, {}).setdefault(rule, {})[value] = n
     return out

@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -31,6 +30,7 @@ import pyarrow.parquet as pq
 from engine.code_version import code_hash
 from engine.ingest import IngestResult, dataset_fingerprint
 from engine.plan import ModelPlan
+from engine.report.outputs import atomic_parquet, atomic_write_bytes
 
 
 class ModelCache:
@@ -64,12 +64,9 @@ class ModelCache:
     def put(self, model_id: str, key: str, table: pa.Table, funnels: dict) -> None:
         table_path, meta_path = self._paths(model_id, key)
         table_path.parent.mkdir(parents=True, exist_ok=True)
-        suffix = f".tmp{os.getpid()}"
-        pq.write_table(table, table_path.with_name(table_path.name + suffix))
-        meta_path.with_name(meta_path.name + suffix).write_text(json.dumps(funnels, default=str), encoding="utf-8")
+        atomic_parquet(table, table_path)
         # The metadata goes last: an entry counts only when both files are in place.
-        os.replace(table_path.with_name(table_path.name + suffix), table_path)
-        os.replace(meta_path.with_name(meta_path.name + suffix), meta_path)
+        atomic_write_bytes(meta_path, json.dumps(funnels, default=str).encode())
 
     def keep_only(self, used: dict[str, str]) -> None:
         """Drop every entry except ``{model_id: key}`` of the run just published (and models it did not run)."""

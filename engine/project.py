@@ -198,11 +198,11 @@ class Project:
         if not self.data_dir.is_dir():
             hint = " (generate it with `lsm sample` or `make demo`)" if self.data_dir == DEFAULT_DATA else ""
             raise KeyError(f"the data root {self.data_dir} does not exist{hint}")
+        from dataclasses import replace
+
         from engine.runner import RunOptions
 
-        options = options or RunOptions()
-        options.subset = bool(ids)
-        return execute_run(self, plans, as_of, engine, options)
+        return execute_run(self, plans, as_of, engine, replace(options or RunOptions(), subset=bool(ids)))
 
     def nightly(self, as_of: dt.date | None = None, options=None):
         """The unattended night: every model, on the agencies' drop folder (see docs/operations.md)."""

@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from engine import __version__
@@ -183,8 +184,6 @@ def execute_run(project, plans: list[ModelPlan], as_of: dt.date, engine: str = "
         result.run_dir = run_dir
         if options.reuse and result.manifest.get("baseline"):
             ModelCache(out_dir / CACHE).keep_only(result.cache_keys)
-        result.summary["run_dir"] = str(run_dir)
-        result.summary["report"] = str(run_dir / "report.html")
     if options.notify:
         problem = notify(options.notify, result.summary)
         if problem:
@@ -276,9 +275,8 @@ def _run_in(project, plans, as_of, engine, options, run_id, started, work: Path,
         {"id": p.model_id, "title": p.title_zh, "legal_basis": p.legal_citation,
          "status": next(o.status for o in outcomes if o.id == p.model_id)} for p in plans])
     atomic_parquet(states, work / "clue_states.parquet")
-    tonight = set(clues.column("clue_id").to_pylist())
-    present = {r["clue_id"]: r["state"] for r in states.select(["clue_id", "state"]).to_pylist()
-               if r["clue_id"] in tonight}
+    tonight = states.filter(pc.is_in(states["clue_id"], value_set=clues["clue_id"].combine_chunks()))
+    present = dict(zip(tonight["clue_id"].to_pylist(), tonight["state"].to_pylist(), strict=True))
     render_report(clues, manifest, {p.model_id: p for p in plans}, work / "report.html", present)
     render_quality_html(quality, run_id, as_of, work / "quality.html",
                         {d.name: d.title for d in project.catalogue.datasets})

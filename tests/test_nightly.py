@@ -171,11 +171,18 @@ def _write_night(data: Path, deaths: list[str], months: list[str]) -> None:
     (data / "death_records.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def _night(models: Path, data: Path, out: Path, *extra: str) -> dict:
-    proc = run_lsm("nightly", "--models", str(models), "--data", str(data), "--out", str(out), "--as-of",
-                   "2024-06-30", "--json", *extra)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return json.loads(proc.stdout)
+def _nightly(models: Path, data: Path, out: Path, *extra: str, as_of: str = "2024-06-30", expect: int = 0
+             ) -> subprocess.CompletedProcess:
+    """One `lsm nightly` process; its exit status must be ``expect``."""
+    proc = run_lsm("nightly", "--models", str(models), "--data", str(data), "--out", str(out), "--as-of", as_of,
+                   *extra)
+    assert proc.returncode == expect, proc.stdout + proc.stderr
+    return proc
+
+
+def _night(models: Path, data: Path, out: Path, *extra: str, as_of: str = "2024-06-30", expect: int = 0) -> dict:
+    """One night's summary (``--json``)."""
+    return json.loads(_nightly(models, data, out, "--json", *extra, as_of=as_of, expect=expect).stdout)
 
 
 def _states(run_dir: str) -> dict[str, str]:
@@ -250,10 +257,7 @@ def test_a_skipped_model_keeps_its_clues_states_instead_of_resolving_them(tmp_pa
     _write_night(data, ["A", "B"], ["2024-01", "2024-02"])
     first = _night(models, data, out)
     (data / "death_records.csv").write_bytes("姓名\n".encode("utf-16"))           # unreadable tonight
-    proc = run_lsm("nightly", "--models", str(models), "--data", str(data), "--out", str(out), "--as-of",
-                   "2024-06-30", "--json")
-    assert proc.returncode == 3
-    second = json.loads(proc.stdout)
+    second = _night(models, data, out, expect=3)
     assert second["models"][0]["status"] == "skipped"
     assert _states(second["run_dir"]) == _states(first["run_dir"]) == {"A": "new", "B": "new"}
 
@@ -293,10 +297,7 @@ def test_a_failing_blocking_expectation_skips_exactly_the_models_that_need_the_d
     # The newest death record of the sample is weeks old: "at most 1 day old" fails.
     sources.write_text(text.replace(fresh, "{check: freshness, column: death_date, days: 1, blocking: true}"),
                        encoding="utf-8")
-    proc = run_lsm("nightly", "--models", str(models), "--data", str(sample_root), "--out", str(tmp_path / "a"),
-                   "--as-of", SAMPLE_AS_OF, "--json")
-    assert proc.returncode == 3, proc.stderr
-    summary = json.loads(proc.stdout)
+    summary = _night(models, sample_root, tmp_path / "a", as_of=SAMPLE_AS_OF, expect=3)
     skipped = {m["id"] for m in summary["models"] if m["status"] == "skipped"}
     assert skipped == {"deceased_pension", "deceased_dibao"}              # the two models reading death_records
     assert all(m["status"] == "ok" for m in summary["models"] if m["id"] not in skipped)
@@ -308,10 +309,7 @@ def test_a_failing_blocking_expectation_skips_exactly_the_models_that_need_the_d
     # The same check as a warning: reported, nothing skipped.
     sources.write_text(text.replace(fresh, "{check: freshness, column: death_date, days: 1, blocking: false}"),
                        encoding="utf-8")
-    proc = run_lsm("nightly", "--models", str(models), "--data", str(sample_root), "--out", str(tmp_path / "b"),
-                   "--as-of", SAMPLE_AS_OF, "--json")
-    assert proc.returncode == 0, proc.stderr
-    summary = json.loads(proc.stdout)
+    summary = _night(models, sample_root, tmp_path / "b", as_of=SAMPLE_AS_OF)
     assert all(m["status"] == "ok" for m in summary["models"])
     assert [line for line in summary["quality"]["warnings"] if line.startswith("death_records")]
 
@@ -320,30 +318,22 @@ def test_a_failing_notify_command_is_reported_and_changes_nothing(tmp_path):
     models = _pension_models(tmp_path)
     data, out = tmp_path / "data", tmp_path / "out"
     _write_night(data, ["A"], ["2024-01", "2024-02"])
-    proc = run_lsm("nightly", "--models", str(models), "--data", str(data), "--out", str(out), "--as-of",
-                   "2024-06-30", "--notify", "cat > /dev/null; echo hook down >&2; exit 7")
-    assert proc.returncode == 0, proc.stderr
+    proc = _nightly(models, data, out, "--notify", "cat > /dev/null; echo hook down >&2; exit 7")
     assert "notify command exited 7" in proc.stderr and "hook down" in proc.stderr
     assert "新增" in proc.stdout and (out / "latest" / "summary.json").exists()   # the one-screen summary
-
-
-def _nightly_rc(models: Path, data: Path, out: Path, *extra: str) -> tuple[int, dict]:
-    proc = run_lsm("nightly", "--models", str(models), "--data", str(data), "--out", str(out), "--json", *extra)
-    return proc.returncode, (json.loads(proc.stdout) if proc.stdout.strip() else {})
 
 
 def test_a_blocked_night_is_not_tomorrows_yardstick_and_diff_skips_models_not_run(tmp_path):
     models = _pension_models(tmp_path)
     data, out = tmp_path / "data", tmp_path / "out"
     _write_night(data, ["A", "B"], ["2024-01", "2024-02", "2024-03"])
-    rc, night1 = _nightly_rc(models, data, out, "--as-of", "2024-06-30")
-    assert rc == 0
+    night1 = _night(models, data, out)
     _write_night(data, ["A", "B"], ["2024-03"])                          # two of three months vanish: −67 %
     blocked = []
     for _ in range(2):                                                    # and stay gone the next night
-        rc, night = _nightly_rc(models, data, out, "--as-of", "2024-06-30")
+        night = _night(models, data, out, expect=3)
         blocked.append(night)
-        assert rc == 3 and night["models"][0]["status"] == "skipped"
+        assert night["models"][0]["status"] == "skipped"
         assert any("pension_payments" in line and "12" in line for line in night["quality"]["blocking_failed"])
         assert _states(night["run_dir"]) == {"A": "new", "B": "new"}      # nothing resolved on a blocked night
     proc = run_lsm("diff", "--out", str(out), "--json")
@@ -358,17 +348,14 @@ def test_a_model_subset_or_a_past_as_of_never_moves_the_baseline(tmp_path):
     models = _pension_models(tmp_path)
     data, out = tmp_path / "data", tmp_path / "out"
     _write_night(data, ["A", "B"], ["2024-01", "2024-02", "2024-03"])
-    rc, night1 = _nightly_rc(models, data, out, "--as-of", "2024-06-30")
-    assert rc == 0
+    night1 = _night(models, data, out)
     _write_night(data, ["B"], ["2024-01", "2024-02", "2024-03"])
     proc = run_lsm("run", "--models", str(models), "--data", str(data), "--out", str(out), "--as-of", "2024-06-30",
                    "--model", "deceased_pension", "--json")
     assert proc.returncode == 0                                            # published, becomes latest …
-    rc, past = _nightly_rc(models, data, out, "--as-of", "2024-03-31")    # … and so does a past night's rerun
-    assert rc == 0
+    _night(models, data, out, as_of="2024-03-31")                        # … and so does a past night's rerun
     _write_night(data, ["A", "B"], ["2024-01", "2024-02", "2024-03"])
-    rc, night2 = _nightly_rc(models, data, out, "--as-of", "2024-06-30")
-    assert rc == 0
+    night2 = _night(models, data, out)
     manifest = json.loads((Path(night2["run_dir"]) / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["previous_run"] == Path(night1["run_dir"]).name       # … but neither is the baseline
     assert _states(night2["run_dir"]) == {"A": "persisting", "B": "persisting"}
@@ -387,9 +374,7 @@ def test_a_model_error_quoting_an_id_number_is_masked_everywhere(tmp_path):
                         encoding="utf-8")
     data, out = tmp_path / "data", tmp_path / "out"
     _write_night(data, ["A"], ["2024-01"])
-    proc = run_lsm("nightly", "--models", str(models), "--data", str(data), "--out", str(out), "--as-of",
-                   "2024-06-30", "--json")
-    assert proc.returncode == 1, proc.stdout + proc.stderr
+    proc = _nightly(models, data, out, "--json", expect=1)
     summary = json.loads(proc.stdout)
     assert summary["models"][0]["status"] == "failed" and "********" in summary["models"][0]["reason"]
     run_dir = Path(summary["run_dir"])

@@ -54,12 +54,14 @@ class Feature:
     column: str
 
 
+# One substitution or one swap of neighbours. hamming ≤ 2 first: a cheap necessary condition, so the
+# quadratic distance runs on few pairs.
+ONE_EDIT = "length({l}) = length({r}) AND hamming({l}, {r}) <= 2 AND damerau_levenshtein({l}, {r}) = 1"
+
 METHODS: dict[str, list[Level]] = {
     "id_cn": [
         Level("exact", "{l} = {r}", 0.92, "身份证号相同"),
-        # hamming ≤ 2 first: a cheap necessary condition, so the quadratic distance runs on few pairs.
-        Level("one_edit", "length({l}) = length({r}) AND hamming({l}, {r}) <= 2 "
-              "AND damerau_levenshtein({l}, {r}) = 1", 0.05, "身份证号仅一位不同或相邻两位颠倒"),
+        Level("one_edit", ONE_EDIT, 0.05, "身份证号仅一位不同或相邻两位颠倒"),
         Level("birth_gender", "substr({l}, 7, 8) = substr({r}, 7, 8) AND birth_date_of({l}) IS NOT NULL "
               "AND (TRY_CAST(substr({l}, 17, 1) AS INT) % 2) = (TRY_CAST(substr({r}, 17, 1) AS INT) % 2)", 0.02,
               "出生日期与性别相同"),
@@ -89,8 +91,7 @@ METHODS: dict[str, list[Level]] = {
     ],
     "code": [
         Level("exact", "{l} = {r}", 0.9, "相同"),
-        Level("one_edit", "length({l}) = length({r}) AND hamming({l}, {r}) <= 2 "
-              "AND damerau_levenshtein({l}, {r}) = 1", 0.06, "仅一位不同"),
+        Level("one_edit", ONE_EDIT, 0.06, "仅一位不同"),
     ],
     "exact": [Level("exact", "{l} = {r}", 0.9, "相同")],
 }
