@@ -15,8 +15,6 @@ Example::
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
 import numpy as np
@@ -25,40 +23,17 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from connectors.base import BrokenRow, ConnectorError, RawTable, positional_names
-from connectors.sniff import detect_encoding
+from connectors.csvscan import scan
 
-_DELIMITERS = (",", "\t", ";", "|")
 _BLOCK = 32 << 20
 
 
-def _read_header(path: Path, encoding: str) -> tuple[list[str], str]:
-    """The first non-empty line, split with the delimiter it uses."""
-    with open(path, encoding=encoding, newline="") as fh:
-        for line in fh:
-            if line.strip():
-                break
-        else:
-            return [], ","
-    counts = {d: line.count(d) for d in _DELIMITERS}
-    delimiter = max(_DELIMITERS, key=lambda d: counts[d]) if any(counts.values()) else ","
-    headers = next(csv.reader(io.StringIO(line), delimiter=delimiter))
-    return headers, delimiter
-
-
 def read_csv(path: Path) -> RawTable:
-    encoding = detect_encoding(path)
-    try:
-        headers, delimiter = _read_header(path, "utf-8-sig" if encoding.startswith("utf-8") else encoding)
-    except UnicodeDecodeError as exc:
-        raise ConnectorError(
-            f"{path}: the file is neither UTF-8 nor GB18030/GBK text (byte {exc.start} cannot be decoded); "
-            "export it again as UTF-8 or GB18030 CSV"
-        ) from exc
+    source, headers, delimiter = scan(path)
     if not headers or all(not h.strip() for h in headers):
-        return RawTable(str(path), "csv", [], pa.table({"_row": pa.array([], pa.int64())}), encoding=encoding,
-                        warnings=["the file has no header and no rows"])
+        return RawTable(str(path), "csv", [], pa.table({"_row": pa.array([], pa.int64())}), encoding=source.encoding,
+                        warnings=[*source.warnings, "the file has no header and no rows"])
     names = positional_names(len(headers))
-    leading_blank = _leading_blank_lines(path, encoding)
     broken: list[tuple[int, str, int]] = []
 
     def on_invalid(row) -> str:
@@ -67,12 +42,12 @@ def read_csv(path: Path) -> RawTable:
 
     try:
         table = pacsv.read_csv(
-            path,
+            source.open(),
             read_options=pacsv.ReadOptions(
-                encoding="utf8" if encoding.startswith("utf-8") else encoding,
+                encoding=source.parse_encoding,
                 use_threads=False,  # record numbers of broken rows are only known serially
                 column_names=names,
-                skip_rows=leading_blank + 1,
+                skip_rows=source.skip_rows,
                 block_size=_BLOCK,
             ),
             parse_options=pacsv.ParseOptions(
@@ -91,18 +66,13 @@ def read_csv(path: Path) -> RawTable:
     except pa.ArrowInvalid as exc:
         raise ConnectorError(f"{path}: cannot be parsed as CSV ({exc}); check the delimiter and quoting") from exc
 
-    table, broken_rows = _with_line_numbers(table, broken, len(headers), leading_blank)
-    return RawTable(str(path), "csv", headers, table, broken_rows, encoding)
-
-
-def _leading_blank_lines(path: Path, encoding: str) -> int:
-    count = 0
-    with open(path, encoding="utf-8-sig" if encoding.startswith("utf-8") else encoding, newline="") as fh:
-        for line in fh:
-            if line.strip():
-                return count
-            count += 1
-    return count
+    table, broken_rows = _with_line_numbers(table, broken, len(headers), source.skip_rows - 1)
+    table = table.set_column(table.num_columns - 1, "_row", pa.array(
+        source.original_lines(table.column("_row").to_numpy()), pa.int64()))
+    lines = source.original_lines(np.array([b.row_number for b in broken_rows], np.int64))
+    broken_rows = [BrokenRow(int(line), b.text, b.reason) for line, b in zip(lines, broken_rows, strict=True)]
+    return RawTable(str(path), "csv", headers, table, sorted(source.damaged + broken_rows, key=lambda b: b.row_number),
+                    source.encoding, warnings=source.warnings)
 
 
 def _with_line_numbers(table: pa.Table, broken: list[tuple[int, str, int]], n_columns: int,

@@ -23,6 +23,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from engine.errors import Location, Problem, SpecError
+from engine.names import Name
 from engine.normalize.orgs import DEFAULT_ABBREVIATIONS, DEFAULT_LEGAL_FORMS, DEFAULT_NEW_AREAS, OrgKeyRules
 from engine.yamlfile import LocatedDocument, load_located, pydantic_problems
 
@@ -43,7 +44,7 @@ class _Strict(BaseModel):
 
 
 class ColumnSpec(_Strict):
-    name: str
+    name: Name
     type: ValueType
     zh: str = Field(description="the Chinese header")
     aliases: tuple[str, ...] = ()
@@ -86,6 +87,7 @@ QUALITY_PARAMETERS: dict[str, tuple[str, ...]] = {  # the parameters each check 
     "row_count_change": ("max_drop", "max_growth"),
     "freshness": ("column", "days"),
     "unique": ("column", "columns", "min"),
+    "not_empty": (),
 }
 QUALITY_COLUMN_TYPES: dict[str, tuple[str, ...]] = {  # the column types a check applies to (absent: any)
     "valid_id_rate": ("id_cn", "credit_code", "party_id"),
@@ -133,7 +135,7 @@ class QualityCheckSpec(_Strict):
     """
 
     check: Literal["non_null_rate", "valid_id_rate", "value_set", "date_range", "row_count_change",
-                   "freshness", "unique"]
+                   "freshness", "unique", "not_empty"]
     blocking: bool
     name: str | None = None
     column: str | None = None
@@ -236,17 +238,19 @@ class QualityCheckSpec(_Strict):
             return "接收行数较上次" + "、".join(parts)
         if self.check == "freshness":
             return f"{cols}最新值不早于as_of前{self.days}天"
+        if self.check == "not_empty":
+            return "接收行数大于零"
         return f"{cols}唯一" + (f"率{at_least}" if at_least else "")
 
 
 class DatasetSpec(_Strict):
-    name: str
+    name: Name
     title: str
     agency: str
     description: str = ""
     grain: str = ""
     patterns: tuple[str, ...] = ()
-    primary_key: tuple[str, ...] = ()
+    primary_key: tuple[Name, ...] = ()
     columns: tuple[ColumnSpec, ...]
     quality: tuple[QualityCheckSpec, ...] = ()
 
@@ -333,6 +337,13 @@ def _remap_locations(doc: LocatedDocument) -> LocatedDocument:
     data = doc.data if isinstance(doc.data, dict) else {}
     datasets = data.get("datasets") if isinstance(data.get("datasets"), dict) else {}
     for i, (dname, dval) in enumerate(datasets.items()):
+        if ("datasets", dname, "__key__") in doc.locations:  # a name given as a mapping key
+            remapped[("datasets", i, "name")] = doc.locations[("datasets", dname, "__key__")]
+        columns = dval.get("columns") if isinstance(dval, dict) else None
+        for j, cname in enumerate(columns if isinstance(columns, dict) else []):
+            if ("datasets", dname, "columns", cname, "__key__") in doc.locations:
+                remapped[("datasets", i, "columns", j, "name")] = doc.locations[
+                    ("datasets", dname, "columns", cname, "__key__")]
         for path, loc in doc.locations.items():
             if path[:2] == ("datasets", dname):
                 rest = path[2:]

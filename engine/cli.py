@@ -15,19 +15,25 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from engine.errors import SpecError
 from engine.project import Project
 from engine.reporting import RichReporter, SilentReporter
+from engine.runs import LockHeld
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="lsm — 大数据法律监督模型引擎 / legal-supervision model engine")
 # Wide enough for Chinese headers when output is not a terminal (CI logs, pipes, cron mail).
-out = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+# emoji off: a located error on line 100 (`file.yaml:100:15`) must never print as an emoji; data shown in
+# markup strings is escaped (`_e`), so a title holding "[/]" or ":smile:" prints as written.
+out = Console(width=None if sys.stdout.isatty() else 160, emoji=False)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160, emoji=False)
+_e = escape
 
 EXIT_USAGE = 2
+EXIT_LOCKED = 4
 
 ModelsOpt = Annotated[Path | None, typer.Option("--models", help="模型目录 / models directory (default: repo models/)")]
 DataOpt = Annotated[Path | None, typer.Option("--data", help="数据目录 / data root (default: the sample data)")]
@@ -64,8 +70,8 @@ def sources(models: ModelsOpt = None, data: DataOpt = None, as_json: JsonOpt = F
         table.add_column(col, no_wrap=col in ("dataset", "列数"), overflow="fold")
     for s in found:
         spec = project.catalogue.dataset(s.dataset)
-        files = "\n".join(p.relative_to(project.data_dir).as_posix() for p in s.files) or "[red]（无 / none）[/]"
-        table.add_row(s.dataset, s.title, s.agency, str(len(spec.columns)), files)
+        files = _e("\n".join(p.relative_to(project.data_dir).as_posix() for p in s.files)) or "[red]（无 / none）[/]"
+        table.add_row(s.dataset, _e(s.title), _e(s.agency), str(len(spec.columns)), files)
     out.print(table)
 
 
@@ -80,8 +86,11 @@ def ingest(data: DataOpt = None, models: ModelsOpt = None, out_dir: OutOpt = Non
     except SpecError as exc:
         _fail_spec(exc)
     except KeyError as exc:
-        err.print(f"[red]{exc.args[0]}[/]")
+        err.print(f"[red]{_e(str(exc.args[0]))}[/]")
         raise typer.Exit(EXIT_USAGE) from None
+    except LockHeld as exc:
+        err.print(f"[red]{_e(str(exc))}[/]")
+        raise typer.Exit(EXIT_LOCKED) from None
     if as_json:
         print(json.dumps({"data_root": result.data_root, "staging": str(project.staging.root),
                           "datasets": [d.to_manifest() for d in result.datasets]}, ensure_ascii=False))
@@ -109,7 +118,7 @@ def _print_accounting(result) -> None:
     for d in result.datasets:
         for f in d.files:
             for w in f.warnings:
-                err.print(f"[yellow]{d.name}[/] {f.path}: {w}", markup=True, highlight=False)
+                err.print(f"[yellow]{d.name}[/] {_e(f.path)}: {_e(w)}", markup=True, highlight=False)
 
 
 AsOfOpt = Annotated[str | None, typer.Option("--as-of", help="数据截止日 / as-of date YYYY-MM-DD (default: today)")]
@@ -122,7 +131,7 @@ def _as_of(text: str | None) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
     except ValueError:
-        err.print(f"[red]--as-of '{text}' is not a date like 2024-06-30[/]")
+        err.print(f"[red]--as-of '{_e(text)}' is not a date like 2024-06-30[/]")
         raise typer.Exit(EXIT_USAGE) from None
 
 
@@ -145,21 +154,24 @@ def models(models: ModelsOpt = None, as_json: JsonOpt = False) -> None:
     for col in ("id", "版本", "名称", "数据集", "规则", "测试", "法律依据"):
         table.add_column(col, overflow="fold", no_wrap=col == "id")
     for m in loaded:
-        table.add_row(m.spec.id, m.spec.version, m.spec.title.zh, "\n".join(m.spec.datasets),
-                      ", ".join(r.id for r in m.spec.rules), str(len(m.spec.tests)), m.spec.legal_basis.citation)
+        table.add_row(m.spec.id, _e(m.spec.version), _e(m.spec.title.zh), "\n".join(m.spec.datasets),
+                      ", ".join(r.id for r in m.spec.rules), str(len(m.spec.tests)), _e(m.spec.legal_basis.citation))
     out.print(table)
 
 
 @app.command()
-def validate(models: ModelsOpt = None, model: ModelSel = None) -> None:
+def validate(models: ModelsOpt = None, model: ModelSel = None,
+             model_timeout: Annotated[float, typer.Option(
+                 "--model-timeout", help="每个模型试运行的时限（秒）/ seconds each model's dry run may take")] = 60.0
+             ) -> None:
     """检查模型定义（含在空表上试运行）/ validate the models: every problem with file:line."""
     project = _project(models, None, None, True)
     try:
-        plans = project.validate(model)
+        plans = project.validate(model, timeout=model_timeout)
     except SpecError as exc:
         _fail_spec(exc)
     except KeyError as exc:
-        err.print(f"[red]{exc.args[0]}[/]")
+        err.print(f"[red]{_e(str(exc.args[0]))}[/]")
         raise typer.Exit(EXIT_USAGE) from None
     out.print(f"[green]{len(plans)} 个模型全部通过校验 / {len(plans)} model(s) valid[/]")
 
@@ -173,7 +185,7 @@ def test_models(models: ModelsOpt = None, model: ModelSel = None, as_json: JsonO
     except SpecError as exc:
         _fail_spec(exc)
     except KeyError as exc:
-        err.print(f"[red]{exc.args[0]}[/]")
+        err.print(f"[red]{_e(str(exc.args[0]))}[/]")
         raise typer.Exit(EXIT_USAGE) from None
     failed = [o for o in outcomes if not o.passed]
     if as_json:
@@ -182,7 +194,7 @@ def test_models(models: ModelsOpt = None, model: ModelSel = None, as_json: JsonO
     else:
         for o in outcomes:
             mark = "[green]PASS[/]" if o.passed else "[red]FAIL[/]"
-            out.print(f"{mark} {o.model_id} · {o.name}", highlight=False, soft_wrap=True)
+            out.print(f"{mark} {o.model_id} · {_e(o.name)}", highlight=False, soft_wrap=True)
             for p in o.problems:
                 out.print(f"       {o.location}: {p}", markup=False, highlight=False, soft_wrap=True)
         out.print(f"{len(outcomes) - len(failed)} passed, {len(failed)} failed")
@@ -206,8 +218,11 @@ def explain(model_id: Annotated[str, typer.Argument(help="model id")], models: M
             _print_match_reports(project.explain_matches(model_id, _as_of(as_of), near))
     except SpecError as exc:
         _fail_spec(exc)
+    except LockHeld as exc:
+        err.print(f"[red]{_e(str(exc))}[/]")
+        raise typer.Exit(EXIT_LOCKED) from None
     except KeyError as exc:
-        err.print(f"[red]{exc.args[0]}[/]")
+        err.print(f"[red]{_e(str(exc.args[0]))}[/]")
         raise typer.Exit(EXIT_USAGE) from None
 
 
@@ -235,12 +250,16 @@ MemoryOpt = Annotated[str | None, typer.Option(
 ThreadsOpt = Annotated[int | None, typer.Option("--threads", help="DuckDB threads (default: all cores)")]
 TempOpt = Annotated[Path | None, typer.Option("--temp-dir", help="where DuckDB spills (default: OUT/.incoming)")]
 FreshOpt = Annotated[bool, typer.Option("--fresh", help="recompute every model (ignore finished models' results)")]
+TimeoutOpt = Annotated[float, typer.Option(
+    "--model-timeout", help="每个模型的运行时限（秒），超时的模型单独失败 / seconds one model may take; past it that "
+                            "model fails alone and the others still run")]
 
 
-def _options(memory_limit, threads, temp_dir, fresh, notify=None):
+def _options(memory_limit, threads, temp_dir, fresh, model_timeout, notify=None):
     from engine.runner import RunOptions
 
-    return RunOptions(memory_limit=memory_limit, threads=threads, temp_dir=temp_dir, reuse=not fresh, notify=notify)
+    return RunOptions(memory_limit=memory_limit, threads=threads, temp_dir=temp_dir, reuse=not fresh, notify=notify,
+                      model_timeout=model_timeout or None)
 
 
 @app.command()
@@ -248,14 +267,14 @@ def run(models: ModelsOpt = None, data: DataOpt = None, out_dir: OutOpt = None, 
         model: ModelSel = None,
         engine: Annotated[str, typer.Option("--engine", help="duckdb | spark")] = "duckdb",
         memory_limit: MemoryOpt = None, threads: ThreadsOpt = None, temp_dir: TempOpt = None,
-        fresh: FreshOpt = False, as_json: JsonOpt = False) -> None:
+        fresh: FreshOpt = False, model_timeout: TimeoutOpt = 3600.0, as_json: JsonOpt = False) -> None:
     """运行模型，生成线索清单与报告 / run the models and publish a run directory."""
     if engine not in ("duckdb", "spark"):
-        err.print(f"[red]--engine must be duckdb or spark, not '{engine}'[/]")
+        err.print(f"[red]--engine must be duckdb or spark, not '{_e(engine)}'[/]")
         raise typer.Exit(EXIT_USAGE)
     project = _project(models, data, out_dir, as_json)
     result = _execute(lambda: project.run(_as_of(as_of), model, engine,
-                                          _options(memory_limit, threads, temp_dir, fresh)), as_json)
+                                          _options(memory_limit, threads, temp_dir, fresh, model_timeout)), as_json)
     if as_json:
         print(json.dumps(result.to_json(), ensure_ascii=False))
     else:
@@ -270,11 +289,11 @@ def nightly(data: Annotated[Path, typer.Option("--data", help="数据目录（�
                 "--notify", help="运行结束后执行的命令，摘要 JSON 从标准输入传入 / a shell command given the summary "
                                  "JSON on stdin (mail, chat hooks)")] = None,
             memory_limit: MemoryOpt = None, threads: ThreadsOpt = None, temp_dir: TempOpt = None,
-            fresh: FreshOpt = False, as_json: JsonOpt = False) -> None:
+            fresh: FreshOpt = False, model_timeout: TimeoutOpt = 3600.0, as_json: JsonOpt = False) -> None:
     """夜间批处理：接入 → 数据质量 → 全部模型 → 与上次比较 → 发布 → 摘要 / the nightly batch, for cron."""
     project = Project(models, data, out_dir, RichReporter())
     result = _execute(lambda: project.nightly(_as_of(as_of), _options(memory_limit, threads, temp_dir, fresh,
-                                                                      notify)), as_json)
+                                                                      model_timeout, notify)), as_json)
     if as_json:
         print(json.dumps(result.summary, ensure_ascii=False))
     else:
@@ -294,18 +313,18 @@ def _print_summary(summary: dict) -> None:
         ch = m["changes"]
         note = m["reason"] or ("沿用已完成的结果 / reused" if m["reused"] else "")
         table.add_row(m["id"], m["status"], str(m["clues"]), str(ch["new"]), str(ch["reopened"]),
-                      str(ch["persisting"]), str(ch["resolved"]), note)
+                      str(ch["persisting"]), str(ch["resolved"]), _e(note))
     out.print(table)
     for line in summary["quality"]["blocking_failed"]:
-        out.print(f"[red]阻断 blocking[/] {line}", highlight=False)
+        out.print(f"[red]阻断 blocking[/] {_e(line)}", highlight=False)
     for line in summary["quality"]["warnings"]:
-        out.print(f"[yellow]警告 warning[/] {line}", highlight=False)
+        out.print(f"[yellow]警告 warning[/] {_e(line)}", highlight=False)
     files = {k: sum(v[k] for v in summary["files"].values()) for k in ("added", "changed", "unchanged", "removed")}
     out.print(f"文件 files: 新增 {files['added']} · 变更 {files['changed']} · 未变 {files['unchanged']} · "
               f"移除 {files['removed']} · 隔离行 quarantined rows {summary['quarantined_rows']}")
     for path in summary["removed_files"]:
-        out.print(f"[yellow]已移除 removed[/] {path}", highlight=False)
-    out.print(f"报告 report: {summary['report']}")
+        out.print(f"[yellow]已移除 removed[/] {_e(path)}", highlight=False)
+    out.print(f"报告 report: {_e(str(summary['report']))}")
 
 
 @app.command()
@@ -317,7 +336,7 @@ def diff(run_a: Annotated[str | None, typer.Argument(help="earlier run id (defau
     try:
         changes = project.diff(run_a, run_b)
     except KeyError as exc:
-        err.print(f"[red]{exc.args[0]}[/]")
+        err.print(f"[red]{_e(str(exc.args[0]))}[/]")
         raise typer.Exit(EXIT_USAGE) from None
     if as_json:
         print(json.dumps(changes, ensure_ascii=False))
@@ -330,16 +349,16 @@ def diff(run_a: Annotated[str | None, typer.Argument(help="earlier run id (defau
             table.add_row(model, rule, *[str(counts.get(k, 0)) for k in ("new", "reopened", "persisting", "resolved")])
     out.print(table)
     for change in changes["changes"]:
-        out.print(f"{change['change']:<9} {change['model']} · {change['rule']} · {change['subject']}", highlight=False)
+        out.print(_e(f"{change['change']:<9} {change['model']} · {change['rule']} · {change['subject']}"),
+                  highlight=False)
     for model, why in changes["not_compared"].items():
-        out.print(f"[yellow]未比较 not compared[/] {model}: {why}", highlight=False)
-    out.print(f"已写入 written: {changes['file']}")
+        out.print(f"[yellow]未比较 not compared[/] {model}: {_e(why)}", highlight=False)
+    out.print(f"已写入 written: {_e(str(changes['file']))}")
 
 
 def _execute(action, as_json: bool):
     """Run a run-like action; definition errors exit 2, a held lock exits 4 (CONTRACT.md)."""
     from engine.project import EngineUnavailable
-    from engine.runs import LockHeld
 
     try:
         return action()
@@ -349,15 +368,15 @@ def _execute(action, as_json: bool):
                              ensure_ascii=False))
         _fail_spec(exc)
     except KeyError as exc:
-        err.print(f"[red]{exc.args[0]}[/]")
+        err.print(f"[red]{_e(str(exc.args[0]))}[/]")
         raise typer.Exit(EXIT_USAGE) from None
     except LockHeld as exc:
         if as_json:
             print(json.dumps({"status": "locked", "exit_code": 4, "error": str(exc)}, ensure_ascii=False))
-        err.print(f"[red]{exc}[/]")
-        raise typer.Exit(4) from None
+        err.print(f"[red]{_e(str(exc))}[/]")
+        raise typer.Exit(EXIT_LOCKED) from None
     except EngineUnavailable as exc:
-        err.print(f"[red]{exc}[/]")
+        err.print(f"[red]{_e(str(exc))}[/]")
         raise typer.Exit(EXIT_USAGE) from None
 
 
@@ -375,10 +394,10 @@ def _print_run(result) -> None:
         table.add_column(col, overflow="fold", no_wrap=col == "模型")
     for m in result.models:
         colour = {"ok": "green", "failed": "red", "skipped": "yellow"}[m.status]
-        table.add_row(m.id, f"[{colour}]{m.status}[/]", str(m.clues), f"{m.seconds:.2f}", m.reason or "")
+        table.add_row(m.id, f"[{colour}]{m.status}[/]", str(m.clues), f"{m.seconds:.2f}", _e(m.reason or ""))
     out.print(table)
-    out.print(f"线索清单 clues: {result.run_dir / 'clues.xlsx'}")
-    out.print(f"报告 report:   {result.run_dir / 'report.html'}")
+    out.print(f"线索清单 clues: {_e(str(result.run_dir / 'clues.xlsx'))}")
+    out.print(f"报告 report:   {_e(str(result.run_dir / 'report.html'))}")
 
 
 @app.command()

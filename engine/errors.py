@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class Location:
-    """A 1-based line and column inside a file (line 0 = the file as a whole)."""
+class Location(NamedTuple):
+    """A 1-based line and column inside a file (line 0 = the file as a whole). A named tuple: a
+    model file records one per value, and a large lookup table has hundreds of thousands."""
 
     file: str
     line: int = 0

@@ -31,7 +31,6 @@ import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import duckdb
 import polars as pl
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -41,6 +40,7 @@ from connectors.files import discover, open_file, sha256
 from engine import __version__
 from engine.catalog import Catalogue, DatasetSpec, header_form
 from engine.code_version import code_hash
+from engine.execute.connection import connect
 from engine.normalize.frame import normalize_frame
 from engine.normalize.orgs import OrgKeyRules
 from engine.reporting import Reporter, SilentReporter
@@ -282,6 +282,9 @@ def _stage_file(raw: RawTable, dataset: DatasetSpec, rules: OrgKeyRules, relpath
                     "raw": q["raw"].to_arrow().cast(pa.string()),
                 }, schema=QUARANTINE_SCHEMA))
             advance(min(SLICE_ROWS, total - start))
+    if accepted_writer is None and not file_problem:  # a header and no rows: an empty dataset, not an error
+        empty = pl.DataFrame(schema={**{c: pl.String for c in mapping.columns}, "_row": pl.Int64, "_extra": pl.String})
+        pq.write_table(normalize_frame(empty, dataset, rules).drop("_reason").to_arrow(), accepted_path)
     if accepted_writer is not None:
         accepted_writer.close()
     quarantine = pa.concat_tables(quarantine_parts) if quarantine_parts else QUARANTINE_SCHEMA.empty_table()
@@ -375,7 +378,7 @@ def _combine(result: DatasetResult, parts: list[tuple[int, str, Path]], staging:
     parts_list = [str(p) for _, _, p in accepted_parts]
     before = sum(pq.ParquetFile(p).metadata.num_rows for p in parts_list)
     tmp = staged.with_name(staged.name + f".tmp{os.getpid()}")
-    con = connect_duckdb(staging.spill_dir, staging.memory_limit, staging.threads)
+    con = connect(staging.spill_dir, staging.memory_limit, staging.threads, default_memory="2GB")
     try:
         files = pa.table({"_part": parts_list, "_file": [rel for _, rel, _ in accepted_parts],
                           "_file_order": pa.array([o for o, _, _ in accepted_parts], pa.int64())})
@@ -402,18 +405,6 @@ def _combine(result: DatasetResult, parts: list[tuple[int, str, Path]], staging:
     result.staged = str(staged)
     result.rows_accepted = after
     result.rows_duplicate = before - after
-
-
-def connect_duckdb(temp_dir: Path, memory_limit: str | None = None, threads: int | None = None):
-    """A DuckDB connection that spills to ``temp_dir`` instead of running out of memory."""
-    temp_dir.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect()
-    con.execute("SET enable_progress_bar = false")
-    con.execute("SET temp_directory = $d", {"d": str(temp_dir)})
-    con.execute("SET memory_limit = $m", {"m": memory_limit or os.environ.get("LSM_DUCKDB_MEMORY", "2GB")})
-    if threads:
-        con.execute("SET threads = $t", {"t": threads})
-    return con
 
 
 def _atomic_parquet(table: pa.Table, path: Path) -> None:

@@ -14,8 +14,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-ID_PATTERN = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{8})(\d{3}[\dXx])(?![0-9A-Za-z])"
-                        r"|(?<![0-9A-Za-z])(\d{6})(\d{5})(\d{4})(?!\d)")
+# An ID number wherever it stands in text — also right after or before letters (`监狱ID510104…号`):
+# only digits around it end the match (a longer run of digits, such as a bank card, is not an ID).
+ID_PATTERN = re.compile(r"(?<!\d)(\d{6})(\d{8})(\d{3}[\dXx])(?!\d)"
+                        r"|(?<!\d)(\d{6})(\d{5})(\d{4})(?![\dXx])")
 
 
 def mask_ids(text: str) -> str:
@@ -53,10 +55,11 @@ def mask_id(value: object) -> str:
 
 
 def mask_text(text: str) -> str:
-    """Mask every 15–18 character run of letters and digits that contains at least 10 digits (ID-like)."""
+    """Mask every ID number, then every 15–18 character run of letters and digits that contains at least
+    10 digits (credit codes and other hand-typed identifiers)."""
 
     def repl(m: re.Match) -> str:
         token = m.group(0)
         return mask_id(token) if sum(ch.isdigit() for ch in token) >= 10 else token
 
-    return ID_LIKE.sub(repl, text)
+    return ID_LIKE.sub(repl, mask_ids(text))

@@ -19,6 +19,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlglot import exp
+
 from connectors.files import discover
 from engine.catalog import Catalogue, load_catalogue
 from engine.errors import Problem, SpecError
@@ -29,11 +31,15 @@ from engine.model.load import LoadedModel, load_models
 from engine.model.testing import TestOutcome, run_model_tests
 from engine.plan import ModelPlan
 from engine.reporting import Reporter, SilentReporter
+from engine.runs import RunLock
+from engine.sql import count_rows, select_all
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODELS = REPO_ROOT / "models"
 DEFAULT_DATA = REPO_ROOT / "sample_data" / "generated"
 DEFAULT_OUT = Path("runs")
+DRY_RUN_TIMEOUT = 60.0  # seconds a model may take on empty tables (lsm validate)
+DRY_RUN_MEMORY = "1GB"
 
 
 @dataclass
@@ -70,12 +76,19 @@ class Project:
         return found
 
     def ingest(self, datasets: list[str] | None = None, reporter: Reporter | None = None,
-               staging: Staging | None = None) -> IngestResult:
-        """Stage the data root's files (an unchanged file is read from the per-file cache)."""
+               staging: Staging | None = None, holding_lock: bool = False) -> IngestResult:
+        """Stage the data root's files (an unchanged file is read from the per-file cache).
+
+        The staging belongs to the output directory, so ingesting takes its lock like a run does
+        (``LockHeld`` when a run or another ingest holds it): a run never reads staging that changes
+        under it. ``holding_lock``: the caller (a run) already holds it."""
         unknown = sorted(set(datasets or []) - set(self.catalogue.names))
         if unknown:
             raise KeyError(f"unknown dataset(s) {unknown}; the catalogue has {list(self.catalogue.names)}")
-        return ingest(self.catalogue, self.data_dir, staging or self.staging, datasets, reporter or self.reporter)
+        if holding_lock:
+            return ingest(self.catalogue, self.data_dir, staging or self.staging, datasets, reporter or self.reporter)
+        with RunLock(self.out_dir):
+            return ingest(self.catalogue, self.data_dir, staging or self.staging, datasets, reporter or self.reporter)
 
     # ------------------------------------------------------------------ models
 
@@ -106,17 +119,21 @@ class Project:
             raise SpecError(problems)
         return plans
 
-    def validate(self, ids: list[str] | None = None) -> list[ModelPlan]:
-        """Load, compile and dry-run every model on empty tables; raises SpecError listing all problems."""
+    def validate(self, ids: list[str] | None = None, timeout: float | None = DRY_RUN_TIMEOUT,
+                 memory_limit: str = DRY_RUN_MEMORY) -> list[ModelPlan]:
+        """Load, compile and dry-run every model on empty tables; raises SpecError listing all problems.
+
+        The dry run has a memory limit and a per-model time limit: a model that cannot run on empty
+        tables within them is reported like any other problem."""
         plans = self.compile(dt.date.today(), ids)
         problems: list[Problem] = []
         with tempfile.TemporaryDirectory(prefix="lsm-validate-") as tmp:
-            backend = self.backend("duckdb", Path(tmp))
+            backend = self.backend("duckdb", Path(tmp), memory_limit=memory_limit)
             try:
                 backend.load_empty(self.catalogue, sorted({d for p in plans for d in p.datasets}))
                 for plan in plans:
                     try:
-                        backend.run_model(plan)
+                        backend.run_model(plan, timeout)
                     except ModelRunError as exc:
                         message = str(exc).splitlines()[0]
                         problems.append(Problem(exc.location or _fallback(plan), f"does not run: {message}"))
@@ -150,32 +167,26 @@ class Project:
                 for d in ingested.datasets:
                     if d.staged:
                         backend.load_dataset(d.name, Path(d.staged))
-                last = plan.steps.index(links[-1])
+                backend.seal()
+                last = max(i for i, s in enumerate(plan.steps) if s.kind == "near_misses")
                 funnels: dict = {}
                 for step in plan.steps[: last + 1]:
-                    backend._run_step(step, funnels)
-                reports = []
-                for step in links:
-                    op = step.operation
-                    funnel = dict(funnels.get(op["match"], {}))
-                    funnel.pop("_stem", None)
-                    con = backend.con
-                    funnel["candidate_pairs"] = con.execute(f"SELECT count(*) FROM {op['stem']}__pairs").fetchall()[0][0]
-                    funnel["links"] = con.execute(f"SELECT count(*) FROM {op['stem']}").fetchall()[0][0]
-                    columns = ", ".join(f"s.{c}_level, s.{c}__l, s.{c}__r, round(s.{c}_weight, 2) AS {c}_weight"
-                                        for c in op["comparisons"])
-                    accepted = f"coalesce(({op['accept']}), false)"
-                    rejected = con.sql(
-                        f"SELECT s._lrid, s._rrid, round(s.match_probability, 4) AS match_probability, "
-                        f"CASE WHEN {accepted} THEN '{op['ambiguous']}' ELSE 'below the decision' END AS why, "
-                        f"{columns} FROM {op['stem']}__scored s {op.get('accept_joins', '')} "
-                        f"WHERE NOT EXISTS (SELECT 1 FROM {op['stem']} k WHERE k._rid = s._lrid AND k._rrid = s._rrid) "
-                        f"ORDER BY match_probability DESC, s._lrid, s._rrid LIMIT {int(near)}").to_arrow_table().to_pylist()
-                    reports.append({"relation": op["match"], "accept": op.get("accept_text", op["accept"]), "funnel": funnel,
-                                    "near_misses": rejected})
-                return reports
+                    backend.run_step(step, funnels)
+                return [self._match_report(backend, step.operation, funnels, near) for step in links]
             finally:
                 backend.close()
+
+    @staticmethod
+    def _match_report(backend, op: dict, funnels: dict, near: int) -> dict:
+        funnel = dict(funnels.get(op["match"], {}))
+        funnel.pop("_stem", None)
+        funnel["candidate_pairs"] = backend.rows(count_rows(f"{op['stem']}__pairs"))[0][0]
+        funnel["links"] = backend.rows(count_rows(op["stem"]))[0][0]
+        nearest = select_all(op["near_misses"]).order_by(
+            exp.Ordered(this=exp.column("match_probability"), desc=True), exp.column("_lrid"),
+            exp.column("_rrid")).limit(int(near))
+        return {"relation": op["match"], "accept": op["accept_text"], "funnel": funnel,
+                "near_misses": backend.fetch(nearest).to_pylist()}
 
     def backend(self, engine: str, temp_dir: Path, memory_limit: str | None = None, threads: int | None = None):
         if engine == "duckdb":

@@ -37,7 +37,8 @@ from engine.report.outputs import atomic_write_bytes
 BASIC_NAMES = {"dataset_present": "数据文件存在", "files_readable": "文件均可读取", "ingested": "导入成功"}
 CHECK_ZH = {"dataset_present": "文件存在", "files_readable": "文件可读", "ingested": "导入",
             "non_null_rate": "非空率", "valid_id_rate": "证件号校验", "value_set": "取值范围",
-            "date_range": "日期范围", "row_count_change": "行数变化", "freshness": "时效性", "unique": "唯一性"}
+            "date_range": "日期范围", "row_count_change": "行数变化", "freshness": "时效性", "unique": "唯一性",
+            "not_empty": "非空数据集"}
 
 
 @dataclass

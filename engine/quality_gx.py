@@ -16,6 +16,8 @@ date_range        ExpectColumnValuesToBeBetween(min_date, max_date, mostly=min)
 row_count_change  ExpectTableRowCountToBeBetween(previous × (1 − max_drop), previous × (1 + max_growth))
 freshness         ExpectColumnMaxToBeBetween(min_value = as_of − days)
 unique            ExpectColumnValuesToBeUnique / ExpectCompoundColumnsToBeUnique (mostly=min)
+not_empty         ExpectTableRowCountToBeBetween(min_value=1): a header-only export is an empty
+                  dataset, and whether the night may use it is this check's decision
 ================  ==================================================================
 
 Empty cells are not counted by the column-value expectations (except
@@ -147,6 +149,8 @@ def _plan(gx, dataset: DatasetSpec, check: QualityCheckSpec, as_of: dt.date, row
             exps = [gxe.ExpectColumnValuesToBeUnique(column=check.targets[0], mostly=share)]
         else:
             exps = [gxe.ExpectCompoundColumnsToBeUnique(column_list=list(check.targets), mostly=share)]
+    elif kind == "not_empty":
+        exps = [gxe.ExpectTableRowCountToBeBetween(min_value=1)]
     elif kind == "row_count_change":
         expectation = "expect_table_row_count_to_be_between"
         previous = (previous_rows or {}).get(dataset.name)
@@ -288,6 +292,10 @@ def _interpret(plan: _Plan, dataset: DatasetSpec, outcomes: list, frame) -> Qual
         else:
             relation = "on or after" if passed else "is older than"
             base.observed = f"newest {shown} {relation} {_show(limit, False)} (as_of − {spec.days} days)"
+        return base
+    if kind == "not_empty":
+        rows = int(result.get("observed_value") or 0)
+        base.observed = f"{rows:,} rows accepted" if rows else "0 rows accepted (the files hold no data rows)"
         return base
     if kind == "row_count_change":
         rows = int(result.get("observed_value") or 0)

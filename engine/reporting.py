@@ -88,15 +88,17 @@ class RichReporter(Reporter):
     def __init__(self, console=None, verbose: bool = False):
         from rich.console import Console
 
-        self.console = console or Console(stderr=True)
+        self.console = console or Console(stderr=True, emoji=False)
         self.verbose = verbose
 
     def event(self, name: str, **fields: Any) -> None:
+        from rich.markup import escape
+
         if name == "warning":
-            self.console.print(f"[yellow]警告[/] {fields.get('message', '')}")
+            self.console.print(f"[yellow]警告[/] {escape(str(fields.get('message', '')))}")
         elif self.verbose:
             details = " ".join(f"{k}={v}" for k, v in fields.items())
-            self.console.print(f"[dim]{name}[/] {details}")
+            self.console.print(f"[dim]{name}[/] {escape(details)}")
 
     @contextlib.contextmanager
     def progress(self, label: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
@@ -107,5 +109,7 @@ class RichReporter(Reporter):
 
         with Progress(TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(), TimeElapsedColumn(),
                       console=self.console, transient=True) as bar:
-            task = bar.add_task(label, total=total)
+            from rich.markup import escape
+
+            task = bar.add_task(escape(label), total=total)
             yield lambda n=1: bar.advance(task, n)

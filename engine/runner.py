@@ -47,6 +47,7 @@ SCHEMA_VERSION = 1
 LOG_NAME = "log.jsonl"  # the run's JSON-lines log (no full ID numbers)
 CACHE = Path("cache") / "models"
 EXIT_OK, EXIT_MODEL_FAILED, EXIT_USAGE, EXIT_QUALITY, EXIT_LOCKED = 0, 1, 2, 3, 4
+DEFAULT_MODEL_TIMEOUT = 3600.0  # an hour per model: a night of ten models still ends by morning
 
 
 @dataclass
@@ -101,11 +102,12 @@ class RunOptions:
     reuse: bool = True  # reuse finished models' results with the same key (model, inputs, as-of)
     notify: str | None = None  # a shell command given the summary JSON on stdin
     subset: bool = False  # only some models were selected (--model): such a run is never a baseline
+    model_timeout: float | None = DEFAULT_MODEL_TIMEOUT  # seconds one model may take (None: no limit)
 
 
 def run_models(backend: DuckDBBackend, plans: list[ModelPlan], blocked: dict[str, str], reporter,
-               cache: ModelCache | None = None, keys: dict[str, str] | None = None
-               ) -> tuple[list[ModelOutcome], list[pa.Table]]:
+               cache: ModelCache | None = None, keys: dict[str, str] | None = None,
+               timeout: float | None = DEFAULT_MODEL_TIMEOUT) -> tuple[list[ModelOutcome], list[pa.Table]]:
     outcomes, tables = [], []
     for plan in plans:
         reasons = [f"{d}: {blocked[d]}" for d in plan.datasets if d in blocked]
@@ -125,7 +127,7 @@ def run_models(backend: DuckDBBackend, plans: list[ModelPlan], blocked: dict[str
             reporter.event("model_reused", model=plan.model_id, clues=table.num_rows, key=key)
             continue
         try:
-            table = backend.run_model(plan)
+            table = backend.run_model(plan, timeout)
         except ModelRunError as exc:
             reason = mask_ids(str(exc))  # DuckDB quotes offending values: they may be ID numbers
             outcomes.append(ModelOutcome(plan.model_id, plan.version, plan.fingerprint, "failed", reason,
@@ -209,7 +211,7 @@ def _run_in(project, plans, as_of, engine, options, run_id, started, work: Path,
     warm_up()  # great-expectations' import overlaps with the ingest
     spill = _spill_dir(out_dir, options.temp_dir, run_id)
     staging = Staging(project.staging.root, options.memory_limit, options.threads, spill / "ingest")
-    ingested = project.ingest(needed, reporter=reporter, staging=staging)
+    ingested = project.ingest(needed, reporter=reporter, staging=staging, holding_lock=True)
     changes = file_changes(previous_manifest, ingested)
     for name, change in changes.items():
         for path in change["removed"]:
@@ -239,7 +241,7 @@ def _run_in(project, plans, as_of, engine, options, run_id, started, work: Path,
         for d in ingested.datasets:
             if d.name not in blocked and d.staged:
                 backend.load_dataset(d.name, Path(d.staged))
-        outcomes, tables = run_models(backend, plans, blocked, reporter, cache, keys)
+        outcomes, tables = run_models(backend, plans, blocked, reporter, cache, keys, options.model_timeout)
         match_reports = backend.match_reports
     finally:
         backend.close()

@@ -9,8 +9,8 @@ import pytest
 from builders import write_csv, write_parquet, write_text, write_xlsx
 
 from connectors.base import ConnectorError
+from connectors.csvscan import scan
 from connectors.files import discover, open_file
-from connectors.sniff import detect_encoding
 
 HEADER = ["姓名", "身份证号", "金额"]
 ROWS = [["张伟", "510104199001010019", "1,234.50"], ["欧阳修远", "11010519491231002X", "0.5万元"]]
@@ -21,7 +21,7 @@ ROWS = [["张伟", "510104199001010019", "1,234.50"], ["欧阳修远", "11010519
 ])
 def test_encodings_are_detected_and_decoded(tmp_path, encoding, bom, expected):
     path = write_csv(tmp_path / "a.csv", HEADER, ROWS, encoding=encoding, bom=bom)
-    assert detect_encoding(path) == expected
+    assert scan(path)[0].encoding == expected
     raw = open_file(path)
     assert raw.headers == HEADER
     assert raw.encoding == expected

@@ -125,7 +125,8 @@ def test_corrupt_inputs_are_reported_and_only_their_models_skipped(sample_root, 
     registry = data / "business_registry.parquet"
     registry.write_bytes(registry.read_bytes()[: registry.stat().st_size // 2])            # truncated Parquet
     filings = data / "tax_filings.csv"
-    filings.write_bytes(filings.read_text(encoding="utf-8").encode("utf-16"))             # wrong encoding
+    text = filings.read_text(encoding="utf-8").encode("utf-8")
+    filings.write_bytes(bytes(b if b < 0x80 else 0xFF for b in text))                      # neither UTF-8 nor GB18030
     out = tmp_path / "out"
     proc = subprocess.run(_nightly_args(data, out, "--json"), capture_output=True, text=True, timeout=600)
     assert proc.returncode == 3, proc.stderr

@@ -26,6 +26,7 @@ import pyarrow as pa
 from engine.errors import SpecError
 from engine.model.compile import Compiler, ObjectInfo
 from engine.model.spec import MatchSpec
+from engine.sql import count_rows
 from engine.yamlfile import LocatedDocument
 
 
@@ -62,17 +63,16 @@ def link(left: pa.Table, right: pa.Table, spec: MatchSpec | dict, *, as_of: dt.d
     with tempfile.TemporaryDirectory(prefix="lsm-link-") as tmp:
         backend = DuckDBBackend.in_memory(Path(tmp), threads=threads)
         try:
-            for name, table in (("link_left", left), ("link_right", right)):
-                backend.con.register("_incoming", table)
-                backend.con.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM _incoming")
-                backend.con.unregister("_incoming")
+            backend.create_from_arrow("link_left", left)
+            backend.create_from_arrow("link_right", right)
+            backend.seal()
             funnels: dict = {}
             for step in compiler.steps:
-                backend._run_step(step, funnels)
+                backend.run_step(step, funnels)
             stem = "m_link__m"
             funnel = funnels.get("m", {})
             funnel.pop("_stem", None)
-            funnel["candidate_pairs"] = backend.con.execute(f"SELECT count(*) FROM {stem}__pairs").fetchall()[0][0]
+            funnel["candidate_pairs"] = backend.rows(count_rows(f"{stem}__pairs"))[0][0]
             links = backend.table(stem)
             funnel["links"] = links.num_rows
             return LinkResult(backend.table(f"{stem}__scored"), links, backend.table(f"{stem}__params"), funnel)

@@ -1,36 +1,49 @@
-"""The python steps of a match, run by the DuckDB backend: block guard, features, parameters.
+"""The python steps of a match, run by a backend: block guard, features, parameters.
 
-Each takes the backend's connection and the step's ``operation`` (plain data
-from the plan) and creates the step's table; the guard also returns the
-funnel numbers it measured. Heavy work stays columnar: DuckDB aggregates,
-Arrow tables, rapidfuzz batch scores, numpy over level patterns.
+Each takes the backend (``rows``/``fetch`` of a query AST, ``create_from_arrow``) and the step's
+``operation`` (plain data from the plan) and creates the step's table; the guard also returns the
+funnel numbers it measured. Every query is an AST, never SQL text. Heavy work stays columnar:
+DuckDB aggregates, Arrow tables, rapidfuzz batch scores, numpy over level patterns.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+from sqlglot import exp
 
 from engine.match.comparators import levels_for, m_probabilities
 from engine.match.features import FeatureRequest, compute
 from engine.match.params import ComparisonParams, default_prior, em, prior_weight, u_from_counts
+from engine.sql import count_rows, select_all, table_ref
 
 
 class MatchExplosion(Exception):
     """Blocking would produce more candidate pairs than allowed."""
 
 
-def block_guard(con, table: str, operation: dict) -> dict:
+def _product() -> exp.Expression:
+    return exp.Mul(this=exp.column("n_left"), expression=exp.column("n_right"))
+
+
+def _oversized(limit: int) -> exp.Expression:
+    return exp.GT(this=_product(), expression=exp.Literal.number(limit))
+
+
+def block_guard(backend, table: str, operation: dict) -> dict:
     """Report oversized blocks (they are excluded) and stop when the pairs would still explode."""
     keys = operation["keys"]
     limit = operation["max_block_pairs"]
-    total, excluded_pairs, excluded = con.execute(
-        f"SELECT coalesce(sum(n_left * n_right), 0), "
-        f"coalesce(sum(n_left * n_right) FILTER (WHERE n_left * n_right > $m), 0), "
-        f"count(*) FILTER (WHERE n_left * n_right > $m) FROM {table}", {"m": limit}).fetchall()[0]
-    examples = con.execute(
-        f"SELECT {', '.join(keys)}, n_left, n_right FROM {table} WHERE n_left * n_right > $m "
-        f"ORDER BY n_left * n_right DESC LIMIT 5", {"m": limit}).fetchall()
+    zero = exp.Literal.number(0)
+    totals = exp.select(
+        exp.Coalesce(this=exp.Sum(this=_product()), expressions=[zero]),
+        exp.Coalesce(this=exp.Filter(this=exp.Sum(this=_product()), expression=exp.Where(this=_oversized(limit))),
+                     expressions=[zero.copy()]),
+        exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=_oversized(limit)))).from_(
+        table_ref(table))
+    total, excluded_pairs, excluded = backend.rows(totals)[0]
+    examples = backend.rows(exp.select(*[exp.column(k) for k in keys], "n_left", "n_right").from_(table_ref(table))
+                            .where(_oversized(limit)).order_by(exp.Ordered(this=_product(), desc=True)).limit(5))
     kept = int(total) - int(excluded_pairs)
     report = {"rule": operation["rule_text"], "candidate_pairs": kept, "excluded_keys": int(excluded),
               "excluded_pairs": int(excluded_pairs),
@@ -43,6 +56,15 @@ def block_guard(con, table: str, operation: dict) -> dict:
     return report
 
 
+def cross_guard(backend, table: str, operation: dict) -> dict:
+    """Stop a model whose declared cross join would pair more rows than its ``max_rows``."""
+    pairs = int(backend.rows(select_all(table))[0][0] or 0)
+    if pairs > operation["max_rows"]:
+        raise MatchExplosion(f"cross join {operation['join']} would pair {pairs:,} rows (max_rows = "
+                             f"{operation['max_rows']:,}); compare columns in 'on' or raise max_rows")
+    return {"join": operation["join"], "pairs": pairs}
+
+
 def _mask(text: str) -> str:
     """Keys may be ID numbers: keep them out of reports in full."""
     if len(text) >= 15 and sum(ch.isdigit() for ch in text) >= 14:
@@ -50,39 +72,33 @@ def _mask(text: str) -> str:
     return text
 
 
-def features(con, target: str, operation: dict) -> None:
-    pairs = con.sql(f"SELECT * FROM {operation['source']}").to_arrow_table()
-    out = compute(pairs, [FeatureRequest(**r) for r in operation["requests"]])
-    con.register("_features_out", out)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {target} AS SELECT * FROM _features_out")
-    con.unregister("_features_out")
+def features(backend, target: str, operation: dict) -> None:
+    pairs = backend.fetch(select_all(operation["source"]))
+    backend.create_from_arrow(target, compute(pairs, [FeatureRequest(**r) for r in operation["requests"]]))
 
 
-def _count(con, table: str, alias: str, condition: str | None) -> int:
-    where = f" WHERE {condition}" if condition else ""
-    return int(con.execute(f"SELECT count(*) FROM {table} AS {alias}{where}").fetchall()[0][0])
-
-
-def params(con, target: str, operation: dict) -> dict:
+def params(backend, target: str, operation: dict) -> dict:
     """m, u, weights per comparison level and the prior's weight, as a table; returns a summary."""
     comparisons: dict = operation["comparisons"]
     rows = []
     fitted: list[ComparisonParams] = []
     for name, info in comparisons.items():
         levels = info["levels"]
-        counts = dict(con.execute(f"SELECT {name}_level, sum(n) FROM {operation['ulevels']} "
-                                  f"GROUP BY 1").fetchall())
+        level = exp.column(f"{name}_level")
+        counts = dict(backend.rows(exp.select(level, exp.Sum(this=exp.column("n"))).from_(
+            table_ref(operation["ulevels"])).group_by(level.copy())))
         m = m_probabilities(info["method"], levels_for(info["method"], [lv for lv in levels if lv != "none"]),
                             info["m"])
         fitted.append(ComparisonParams(name, levels, m, u_from_counts(levels, counts), info["labels"]))
-    n_left = _count(con, operation["left"], operation["left_alias"], operation["left_filter"])
-    n_right = _count(con, operation["right"], operation["right_alias"], operation["right_filter"])
+    n_left = backend.rows(count_rows(operation["left"], operation["left_alias"], operation["left_filter"]))[0][0]
+    n_right = backend.rows(count_rows(operation["right"], operation["right_alias"], operation["right_filter"]))[0][0]
     prior = operation["prior"] if operation["prior"] is not None else default_prior(n_left, n_right)
     trained_share = None
     u_random = {c.name: dict(c.u) for c in fitted}
     if operation["train"] == "em" and fitted:
-        columns = ", ".join(f"{c.name}_level" for c in fitted)
-        pattern_rows = con.execute(f"SELECT {columns}, count(*) FROM {operation['levels']} GROUP BY ALL").fetchall()
+        columns = [exp.column(f"{c.name}_level") for c in fitted]
+        pattern_rows = backend.rows(exp.select(*columns, exp.Count(this=exp.Star())).from_(
+            table_ref(operation["levels"])).group_by(*[c.copy() for c in columns]))
         if pattern_rows:
             index = [{lv: i for i, lv in enumerate(c.levels)} for c in fitted]
             patterns = np.array([[index[k].get(row[k], -1) for k in range(len(fitted))] for row in pattern_rows])
@@ -113,7 +129,5 @@ def params(con, target: str, operation: dict) -> dict:
                                                           ("m", pa.float64()), ("u", pa.float64()),
                                                           ("u_random", pa.float64()), ("weight", pa.float64()),
                                                           ("label", pa.string())]))
-    con.register("_params_out", table)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {target} AS SELECT * FROM _params_out")
-    con.unregister("_params_out")
+    backend.create_from_arrow(target, table)
     return {"left_records": n_left, "right_records": n_right, "prior": prior, "trained_match_share": trained_share}

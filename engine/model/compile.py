@@ -31,13 +31,13 @@ from engine.errors import Problem, SpecError
 from engine.ingest import staged_column_names
 from engine.model.expressions import ExpressionError, Level, Scope, check
 from engine.model.load import LoadedModel
+from engine.model.lookup import lookup_table
 from engine.model.spec import JoinSpec, MergeIntervalsSpec, QuerySpec
 from engine.plan import REF_TYPE, ModelPlan, Step
+from engine.sql import count_rows, table_ref
 
 REF_LIST = exp.DataType.build(f"{REF_TYPE}[]", dialect="duckdb")
 LID = exp.Window(this=exp.RowNumber())  # a materialised relation's row id (evidence looks rows up by it)
-TABLE_TYPES = {"text": "VARCHAR", "int": "BIGINT", "amount": "DECIMAL(18,2)", "date": "DATE", "bool": "BOOLEAN",
-               "float": "DOUBLE"}
 
 
 def dataset_table(name: str) -> str:
@@ -143,7 +143,7 @@ class Compiler:
                 continue
             columns = staged_column_names(self.catalogue.dataset(spec.dataset))
             info = ObjectInfo(name, "input", f"{self.prefix}__{name}", columns, spec.dataset)
-            query = exp.select("*").from_(exp.to_table(dataset_table(spec.dataset)).as_(name))
+            query = exp.select("*").from_(table_ref(dataset_table(spec.dataset)).as_(name))
             if spec.where:
                 query = query.where(self.expr(spec.where, Scope({name: set(columns)}), Level.ROW, (*path, "where")))
             self.steps.append(Step(info.table, "input", query, "view", f"{name}: {spec.dataset}",
@@ -153,26 +153,17 @@ class Compiler:
     def add_tables(self) -> None:
         for name, spec in self.spec.tables.items():
             path = ("tables", name)
-            columns = list(spec.columns)
-            rows = []
-            for r, row in enumerate(spec.rows):
-                cells = []
-                for value, (column, kind) in zip(row, spec.columns.items(), strict=True):
-                    literal = exp.Null() if value is None else (
-                        exp.Literal.number(value) if isinstance(value, (int, float)) and not isinstance(value, bool)
-                        else exp.Boolean(this=value) if isinstance(value, bool) else exp.Literal.string(str(value)))
-                    cells.append(exp.cast(literal, TABLE_TYPES[kind]).as_(column) if r == 0 else
-                                 exp.cast(literal, TABLE_TYPES[kind]))
-                rows.append(cells)
-            if not rows:
+            if not spec.rows:
                 self.problem(path, "a lookup table needs at least one row")
                 continue
-            query: exp.Expression = exp.select(*rows[0])
-            for cells in rows[1:]:
-                query = exp.union(query, exp.select(*cells), distinct=False)
-            info = ObjectInfo(name, "table", f"{self.prefix}__{name}", columns)
-            self.steps.append(Step(info.table, "table", query, "table", spec.description or f"lookup table {name}",
-                                   self.loaded.doc.where(path)))
+            data, problems = lookup_table(spec.columns, spec.rows)
+            for row, column, message in problems:
+                self.problem((*path, "rows", row, column), message)
+            if data is None:
+                continue
+            info = ObjectInfo(name, "table", f"{self.prefix}__{name}", list(spec.columns))
+            self.steps.append(Step(info.table, "table", None, "table", spec.description or f"lookup table {name}",
+                                   self.loaded.doc.where(path), data=data))
             self.objects[name] = info
 
     def add_relations(self) -> None:
@@ -200,7 +191,7 @@ class Compiler:
         if base is None:
             return None
         scope = Scope({from_name: set(base.columns)})
-        query = exp.select().from_(exp.to_table(base.table).as_(from_name))
+        query = exp.select().from_(table_ref(base.table).as_(from_name))
         refs = [self.refs(from_name, base)]
         filters: list[exp.Expression] = []
         flags: dict[str, exp.Expression] = {}
@@ -214,10 +205,18 @@ class Compiler:
                 self.problem(jpath, f"alias '{alias}' is used twice in this query; give the join an 'alias'")
                 continue
             on_scope = Scope({**scope.aliases, alias: set(target.columns)}, set(flags))
-            on = self._with_flags(self.expr(join.on, on_scope, Level.ROW, (*jpath, "on")), flags)
-            table = exp.to_table(target.table).as_(alias)
-            if join.kind in ("inner", "left"):
-                query = query.join(table, on=on, join_type=join.kind)
+            on = (self._with_flags(self.expr(join.on, on_scope, Level.ROW, (*jpath, "on")), flags)
+                  if join.on is not None else exp.true())
+            table = table_ref(target.table).as_(alias)
+            if join.kind in ("inner", "left") and not links_sides(on, alias, set(scope.aliases)):
+                self.problem((*jpath, "on"), f"the join of '{alias}' compares none of its columns with those of "
+                                             f"{sorted(scope.aliases)}: it would pair every row with every row "
+                                             f"(a nested loop). Compare columns (a.x = b.y; or, for 'x OR y', a "
+                                             f"union of two relations), or declare kind: cross with max_rows")
+            if join.kind in ("inner", "left", "cross"):
+                if join.kind == "cross":
+                    self.steps.append(self.cross_guard(join, base, from_name, target, jpath))
+                query = query.join(table, on=on, join_type="inner" if join.kind == "cross" else join.kind)
                 scope.aliases[alias] = set(target.columns)
                 refs.append(self.refs(alias, target, nullable=join.kind == "left"))
             else:
@@ -232,6 +231,15 @@ class Compiler:
         for f in filters:
             query = query.where(f)
         return query, scope, refs, flags
+
+    def cross_guard(self, join: JoinSpec, base: ObjectInfo, from_name: str, target: ObjectInfo, path: tuple) -> Step:
+        """A guard before a declared cross join: the rows it pairs, at most ``max_rows``."""
+        pairs = exp.Mul(this=exp.Subquery(this=count_rows(base.table)), expression=exp.Subquery(
+            this=count_rows(target.table)))
+        name = f"{self.prefix}__cross{len([s for s in self.steps if s.kind == 'guard'])}"
+        return Step(name, "guard", exp.select(pairs.as_("pairs")), "table",
+                    f"cross join {from_name} × {join.name}: at most {join.max_rows:,} pairs", self.loaded.doc.where(path),
+                    operation={"op": "cross_guard", "join": f"{from_name} × {join.name}", "max_rows": join.max_rows})
 
     @staticmethod
     def _with_flags(tree: exp.Expression, flags: dict[str, exp.Expression]) -> exp.Expression:
@@ -314,7 +322,7 @@ class Compiler:
         internal = {"_refs", "_lid", "_file", "_row", "_rid", "_rrid"}
         columns = list(dict.fromkeys(c for info in infos for c in info.columns if c not in internal))
         branches = [exp.select(*[exp.column(c, part) for c in info.columns if c not in internal],
-                               self.refs(part, info).as_("_refs")).from_(exp.to_table(info.table).as_(part))
+                               self.refs(part, info).as_("_refs")).from_(table_ref(info.table).as_(part))
                     for part, info in zip(parts, infos, strict=True)]
         query: exp.Expression = branches[0]
         for branch in branches[1:]:
@@ -345,7 +353,7 @@ class Compiler:
         spells = exp.select(*[k.as_(n) for k, n in zip(keys, key_names, strict=True)],
                             start.as_("_start"), exp.Coalesce(this=end, expressions=[open_end]).as_("_end"),
                             self.refs(alias, base).as_("_refs")).from_(
-            exp.to_table(base.table).as_(alias)).where(exp.Not(this=exp.Is(this=start, expression=exp.Null())))
+            table_ref(base.table).as_(alias)).where(exp.Not(this=exp.Is(this=start, expression=exp.Null())))
         if spec.where:
             spells = spells.where(self.expr(spec.where, scope, Level.ROW, (*path, "where")))
         carry_scope = Scope({alias: set(base.columns)})
@@ -390,6 +398,28 @@ class Compiler:
                                f"merge_intervals {name}: {alias} intervals per {', '.join(key_names)}, merged when "
                                f"overlapping or within {spec.touching_days} day(s)", self.loaded.doc.where(path)))
         return info
+
+
+COMPARISONS = (exp.EQ, exp.NullSafeEQ, exp.LT, exp.LTE, exp.GT, exp.GTE, exp.Between)
+
+
+def links_sides(on: exp.Expression, alias: str, before: set[str]) -> bool:
+    """Whether a join condition compares the joined alias with the rows before it in one of its
+    AND-ed parts (a hash, merge or range join), rather than pairing everything (a nested loop)."""
+    conjuncts = on.flatten() if isinstance(on, exp.And) else [on]
+    for conjunct in conjuncts:
+        while isinstance(conjunct, exp.Paren):
+            conjunct = conjunct.this
+        if isinstance(conjunct, exp.And):
+            if links_sides(conjunct, alias, before):
+                return True
+            continue
+        if not isinstance(conjunct, COMPARISONS):
+            continue
+        sides = [{c.table for c in part.find_all(exp.Column)} for part in conjunct.iter_expressions()]
+        if any(s == {alias} for s in sides) and any(s and s <= before for s in sides):
+            return True
+    return False
 
 
 def fingerprint(loaded: LoadedModel) -> str:

@@ -25,11 +25,12 @@ import math
 
 from sqlglot import exp
 
-from engine.match.comparators import DEFAULT_THRESHOLDS, METHOD_LABELS, features_for, levels_for
+from engine.match.comparators import DEFAULT_THRESHOLDS, METHOD_LABELS, PairColumns, features_for, levels_for
 from engine.model.compile import LID, Compiler, ObjectInfo
-from engine.model.expressions import ExpressionError, Level, Scope, check, expand, parse
+from engine.model.expressions import ExpressionError, Level, Scope, check
 from engine.model.spec import CompareSpec, MatchSpec
 from engine.plan import Step
+from engine.sql import table_ref
 
 
 def _id_column(info: ObjectInfo) -> str | None:
@@ -101,14 +102,10 @@ def _level_sql(compare: CompareSpec, base: str) -> tuple[exp.Expression, list[st
     """CASE giving the level name of a comparison over the pairs' columns ``<base>__l`` / ``__r``."""
     levels = levels_for(compare.method, compare.levels)
     threshold = compare.threshold if compare.threshold is not None else DEFAULT_THRESHOLDS.get(compare.method, 0)
-    ifs = []
-    for level in levels:
-        text = level.condition.format(l=f"{base}__l", r=f"{base}__r", f=base, threshold=threshold,
-                                      within_days=compare.within_days)
-        text = text.replace(f"{base}__l_phase", f"{base}__lp").replace(f"{base}__r_phase", f"{base}__rp")
-        ifs.append(exp.If(this=expand(parse(text)), true=exp.Literal.string(level.name)))
-    missing = exp.or_(exp.Is(this=exp.column(f"{base}__l"), expression=exp.Null()),
-                      exp.Is(this=exp.column(f"{base}__r"), expression=exp.Null()))
+    columns = PairColumns(base, threshold, compare.within_days)
+    ifs = [exp.If(this=level.condition(columns), true=exp.Literal.string(level.name)) for level in levels]
+    missing = exp.or_(exp.Is(this=columns.left, expression=exp.Null()),
+                      exp.Is(this=columns.right, expression=exp.Null()))
     case = exp.Case(ifs=[exp.If(this=missing, true=exp.Literal.string("null")), *ifs],
                     default=exp.Literal.string("none"))
     return case, [lv.name for lv in levels] + ["none"], {lv.name: lv.label for lv in levels}
@@ -138,7 +135,7 @@ def compile_match(c: Compiler, name: str, spec: MatchSpec, path: tuple) -> Objec
                     if spec.right_where else None)
 
     def side(alias: str, info: ObjectInfo, condition: exp.Expression | None) -> exp.Select:
-        query = exp.select("*").from_(exp.to_table(info.table).as_(alias))
+        query = exp.select("*").from_(table_ref(info.table).as_(alias))
         return query.where(condition.copy()) if condition is not None else query
 
     # The compared values and the features they need.
@@ -199,14 +196,14 @@ def compile_match(c: Compiler, name: str, spec: MatchSpec, path: tuple) -> Objec
                                        "max_block_pairs": spec.max_block_pairs, "max_pairs": spec.max_pairs,
                                        "match": name, "stem": stem, "keys": key_names}))
         oversized = exp.Exists(this=exp.select(exp.Literal.number(1)).from_(
-            exp.to_table(f"{stem}__blocks{i}").as_("b")).where(exp.and_(
+            table_ref(f"{stem}__blocks{i}").as_("b")).where(exp.and_(
                 *[exp.EQ(this=exp.column(n, "b"), expression=clean(k)) for n, k in zip(key_names, lkeys, strict=True)],
                 exp.GT(this=exp.Mul(this=exp.column("n_left", "b"), expression=exp.column("n_right", "b")),
                        expression=exp.Literal.number(spec.max_block_pairs)))))
         on = exp.and_(*[exp.EQ(this=clean(lk), expression=clean(rk)) for lk, rk in zip(lkeys, rkeys, strict=True)])
         part = exp.select(exp.column("_rid", la).as_("_lrid"), exp.column(right_id, ra).as_("_rrid"),
                           exp.Literal.number(i).as_("_rule")).from_(
-            exp.to_table(left.table).as_(la)).join(exp.to_table(right.table).as_(ra), on=on)
+            table_ref(left.table).as_(la)).join(table_ref(right.table).as_(ra), on=on)
         conditions = [exp.Not(this=oversized)]
         if left_filter is not None:
             conditions.append(left_filter.copy())
@@ -221,8 +218,8 @@ def compile_match(c: Compiler, name: str, spec: MatchSpec, path: tuple) -> Objec
         union.subquery("u")).group_by(exp.column("_lrid"), exp.column("_rrid"))
     pairs = exp.select(exp.column("_lrid", "i"), exp.column("_rrid", "i"), exp.column("_rule", "i"),
                        *[e.copy().as_(n) for e, n in value_columns]).from_(ids.subquery("i")).join(
-        exp.to_table(left.table).as_(la), on=exp.EQ(this=exp.column("_rid", la), expression=exp.column("_lrid", "i"))
-    ).join(exp.to_table(right.table).as_(ra), on=exp.EQ(this=exp.column(right_id, ra),
+        table_ref(left.table).as_(la), on=exp.EQ(this=exp.column("_rid", la), expression=exp.column("_lrid", "i"))
+    ).join(table_ref(right.table).as_(ra), on=exp.EQ(this=exp.column(right_id, ra),
                                                        expression=exp.column("_rrid", "i")))
     c.steps.append(Step(f"{stem}__pairs", "match", pairs, "table",
                         f"match {name}: candidate pairs {la} × {ra} from {len(rules)} blocking rule(s)", where))
@@ -270,10 +267,10 @@ def compile_match(c: Compiler, name: str, spec: MatchSpec, path: tuple) -> Objec
             table = f"{table}_f"
         if source == "pairs":
             c.steps.append(Step(f"{stem}__levels", "match", exp.select("*", *[lc.copy() for lc in level_cases]).from_(
-                exp.to_table(table).as_("p")), "table", f"match {name}: comparison levels (candidate pairs)", where))
+                table_ref(table).as_("p")), "table", f"match {name}: comparison levels (candidate pairs)", where))
         else:
             counts = exp.select(*[lc.copy() for lc in level_cases], exp.Count(this=exp.Star()).as_("n")).from_(
-                exp.to_table(table).as_("p")).group_by(*[exp.Literal.number(i + 1) for i in range(len(level_cases))])
+                table_ref(table).as_("p")).group_by(*[exp.Literal.number(i + 1) for i in range(len(level_cases))])
             c.steps.append(Step(f"{stem}__ulevels", "match", counts, "table",
                                 f"match {name}: level patterns of the random pairs", where))
 
@@ -296,24 +293,23 @@ def compile_match(c: Compiler, name: str, spec: MatchSpec, path: tuple) -> Objec
                         where, operation={"op": "params", "levels": f"{stem}__levels", "ulevels": f"{stem}__ulevels",
                                           "comparisons": level_info, "train": spec.train, "prior": spec.prior,
                                           "left": left.table, "right": right.table, "match": name,
-                                          "left_filter": left_filter.sql("duckdb") if left_filter else None,
-                                          "right_filter": right_filter.sql("duckdb") if right_filter else None,
+                                          "left_filter": left_filter, "right_filter": right_filter,
                                           "left_alias": la, "right_alias": ra}))
 
     # 7. scores
     scored = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("p"))).from_(
-        exp.to_table(f"{stem}__levels").as_("p"))
+        table_ref(f"{stem}__levels").as_("p"))
     weight_terms = []
     for i, (compare, _) in enumerate(comparisons):
         key = compare.key
         alias = f"w{i}"
-        scored = scored.join(exp.to_table(f"{stem}__params").as_(alias), on=exp.and_(
+        scored = scored.join(table_ref(f"{stem}__params").as_(alias), on=exp.and_(
             exp.EQ(this=exp.column("comparison", alias), expression=exp.Literal.string(key)),
             exp.EQ(this=exp.column("level", alias), expression=exp.column(f"{key}_level", "p"))), join_type="left")
         weight = exp.column("weight", alias)
         if key in tf_steps:
             tfa = f"t{i}"
-            scored = scored.join(exp.to_table(tf_steps[key]).as_(tfa), on=exp.EQ(
+            scored = scored.join(table_ref(tf_steps[key]).as_(tfa), on=exp.EQ(
                 this=exp.column("v", tfa), expression=exp.column(f"{key}__r", "p")), join_type="left")
             # Term-frequency adjustment: the level's weight, plus log2(u_random / tf) — a common value
             # (tf above the average agreement rate u_random) counts for less, a rare one for more.
@@ -326,7 +322,7 @@ def compile_match(c: Compiler, name: str, spec: MatchSpec, path: tuple) -> Objec
                 default=weight)
         scored = scored.select(exp.Coalesce(this=weight, expressions=[exp.Literal.number(0)]).as_(f"{key}_weight"))
         weight_terms.append(exp.column(f"{key}_weight"))
-    prior = exp.select(exp.column("weight")).from_(exp.to_table(f"{stem}__params")).where(
+    prior = exp.select(exp.column("weight")).from_(table_ref(f"{stem}__params")).where(
         exp.EQ(this=exp.column("comparison"), expression=exp.Literal.string("_prior")))
     total = exp.Subquery(this=prior)
     for term in weight_terms:
@@ -353,12 +349,12 @@ def compile_match(c: Compiler, name: str, spec: MatchSpec, path: tuple) -> Objec
     accept = accept.transform(lambda n: exp.column(n.name, "s") if isinstance(n, exp.Column) and not n.table else n)
     side_joins = []
     if any(col.table in (la, ra) for col in accept.find_all(exp.Column)):
-        side_joins = [(exp.to_table(left.table).as_(la), exp.EQ(this=exp.column("_rid", la),
+        side_joins = [(table_ref(left.table).as_(la), exp.EQ(this=exp.column("_rid", la),
                                                                expression=exp.column("_lrid", "s"))),
-                      (exp.to_table(right.table).as_(ra), exp.EQ(this=exp.column(right_id, ra),
+                      (table_ref(right.table).as_(ra), exp.EQ(this=exp.column(right_id, ra),
                                                                 expression=exp.column("_rrid", "s")))]
     accepted = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("s"))).from_(
-        exp.to_table(f"{stem}__scored").as_("s"))
+        table_ref(f"{stem}__scored").as_("s"))
     for table, condition in side_joins:
         accepted = accepted.join(table, on=condition)
     accepted = accepted.where(accept)
@@ -406,20 +402,42 @@ def compile_match(c: Compiler, name: str, spec: MatchSpec, path: tuple) -> Objec
                        exp.column("match_probability", "a"), exp.column("match_weight", "a"),
                        level_text.as_("match_level"), exp.Struct(expressions=explanation).as_("_match"),
                        c.concat_refs(lineage).as_("_refs"), LID.copy().as_("_lid")).from_(accepted.subquery("a")).join(
-        exp.to_table(left.table).as_(la), on=exp.EQ(this=exp.column("_rid", la), expression=exp.column("_lrid", "a"))
-    ).join(exp.to_table(right.table).as_(ra), on=exp.EQ(this=exp.column(right_id, ra),
+        table_ref(left.table).as_(la), on=exp.EQ(this=exp.column("_rid", la), expression=exp.column("_lrid", "a"))
+    ).join(table_ref(right.table).as_(ra), on=exp.EQ(this=exp.column(right_id, ra),
                                                        expression=exp.column("_rrid", "a")))
     out_columns = ["_rid", "_rrid", *select, "match_probability", "match_weight", "match_level", "_match", "_refs", "_lid"]
+    keys = [compare.key for compare, _ in comparisons]
     c.steps.append(Step(stem, "match", final, "table", f"match {name}: accepted links ({spec.accept})"
                         + ("; only when exactly one right row fits" if spec.unique else "")
                         + ("; only each row's strictly best link, on both sides" if spec.one_to_one else ""), where,
-                        operation={"op": "links", "match": name, "stem": stem, "accept": accept.sql("duckdb"),
-                                   "accept_text": spec.accept,
-                                   "accept_joins": " ".join(f"JOIN {t.sql('duckdb')} ON {on.sql('duckdb')}"
-                                                            for t, on in side_joins),
-                                   "ambiguous": _ambiguity_reason(spec),
-                                   "comparisons": [compare.key for compare, _ in comparisons]}))
+                        operation={"op": "links", "match": name, "stem": stem, "accept_text": spec.accept,
+                                   "near_misses": f"{stem}__near", "comparisons": keys}))
+    c.steps.append(Step(f"{stem}__near", "near_misses", _near_misses(stem, accept, side_joins, spec, keys), "view",
+                        f"match {name}: candidate pairs not linked, with why (lsm explain --data lists the nearest)",
+                        where))
     return ObjectInfo(name, "relation", stem, out_columns)
+
+
+def _near_misses(stem: str, accept: exp.Expression, side_joins: list, spec: MatchSpec, keys: list[str]) -> exp.Select:
+    """Every scored pair that did not become a link: its probability, why it was left out, and each
+    comparison's level, values and weight (a view: only ``lsm explain --data`` reads it)."""
+    why = exp.Case(ifs=[exp.If(this=exp.Coalesce(this=exp.paren(accept.copy()), expressions=[exp.false()]),
+                               true=exp.Literal.string(_ambiguity_reason(spec)))],
+                   default=exp.Literal.string("below the decision"))
+    columns = []
+    for key in keys:
+        columns += [exp.column(f"{key}_level", "s"), exp.column(f"{key}__l", "s"), exp.column(f"{key}__r", "s"),
+                    exp.Round(this=exp.column(f"{key}_weight", "s"), decimals=exp.Literal.number(2)).as_(f"{key}_weight")]
+    query = exp.select(exp.column("_lrid", "s"), exp.column("_rrid", "s"),
+                       exp.Round(this=exp.column("match_probability", "s"), decimals=exp.Literal.number(4)
+                                 ).as_("match_probability"), why.as_("why"), *columns).from_(
+        table_ref(f"{stem}__scored").as_("s"))
+    for table, condition in side_joins:
+        query = query.join(table.copy(), on=condition.copy())
+    linked = exp.select(exp.Literal.number(1)).from_(table_ref(stem).as_("k")).where(exp.and_(
+        exp.EQ(this=exp.column("_rid", "k"), expression=exp.column("_lrid", "s")),
+        exp.EQ(this=exp.column("_rrid", "k"), expression=exp.column("_rrid", "s"))))
+    return query.where(exp.Not(this=exp.Exists(this=linked)))
 
 
 def _mutual_best(accepted: exp.Select) -> exp.Select:

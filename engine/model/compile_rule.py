@@ -26,6 +26,7 @@ from engine.model.compile import Compiler, dataset_table
 from engine.model.expressions import ExpressionError, Level, Scope, check
 from engine.model.spec import RuleSpec
 from engine.plan import RulePlan, Step
+from engine.sql import table_ref
 
 PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)(?::([a-z_]+))?\}")
 FORMATS = {"yuan", "date", "month", "masked", "text", "int", "pct"}
@@ -200,7 +201,7 @@ def compile_rule(c: Compiler, rule: RuleSpec, path: tuple) -> RulePlan | None:
     if fanout:
         selected += [exp.Count(this=exp.Star()).as_("_hits"),
                      exp.Count(this=exp.Distinct(expressions=[exp.column("_base", "h")])).as_("_bases")]
-    clues = exp.select(*selected).from_(exp.to_table(f"{stem}__hits").as_("h")).group_by(exp.column("subject_id", "h"))
+    clues = exp.select(*selected).from_(table_ref(f"{stem}__hits").as_("h")).group_by(exp.column("subject_id", "h"))
     c.steps.append(Step(f"{stem}__clues", "clues", clues, "table", f"rule {rule.id}: one clue per subject",
                         c.loaded.doc.where(cpath), rule.id, fanout))
 
@@ -242,7 +243,7 @@ def compile_rule(c: Compiler, rule: RuleSpec, path: tuple) -> RulePlan | None:
                           decimals=exp.Literal.number(2))
     with_signals = exp.select(exp.column("subject_id", "c"), *[exp.column(n, "c") for n in scalar_names],
                               *[t.as_(f"s__{n}") for n, t, _, _ in signals]).from_(
-        exp.to_table(f"{stem}__clues").as_("c"))
+        table_ref(f"{stem}__clues").as_("c"))
     scored = exp.select("*", score.as_("score")).from_(with_signals.subquery("w"))
     rank_names = value_names | {"score"} | {f"s__{n}" for n, _, _, _ in signals}
     order = _rank_terms(c, rule.score.rank_by, rank_names, (*path, "score", "rank_by"))
@@ -349,14 +350,14 @@ def _relation_sources(c: Compiler, stem: str, relations: list[tuple[str, str | N
         if table:  # unnest the relation row ids, join the relation, unnest its refs
             lids = exp.select(exp.column("subject_id", "g"),
                               exp.Explode(this=exp.column(f"_lids__{alias}", "g")).as_("lid")).from_(
-                exp.to_table("g").as_("g"))
+                table_ref("g").as_("g"))
             ref_sets.append(exp.select(exp.column("subject_id", "l"), exp.Explode(this=exp.column("_refs", "r")
                                                                                   ).as_("ref"))
-                            .from_(lids.subquery("l")).join(exp.to_table(table).as_("r"), on=exp.EQ(
+                            .from_(lids.subquery("l")).join(table_ref(table).as_("r"), on=exp.EQ(
                                 this=exp.column("_lid", "r"), expression=exp.column("lid", "l"))))
         else:
             ref_sets.append(exp.select(exp.column("subject_id", "g"), exp.Explode(
-                this=exp.column(f"_refs__{alias}", "g")).as_("ref")).from_(exp.to_table("g").as_("g")))
+                this=exp.column(f"_refs__{alias}", "g")).as_("ref")).from_(table_ref("g").as_("g")))
     refs = ref_sets[0]
     for more in ref_sets[1:]:
         refs = exp.union(refs, more, distinct=False)
@@ -373,14 +374,14 @@ def _relation_sources(c: Compiler, stem: str, relations: list[tuple[str, str | N
                                                                                 expression=exp.to_identifier("r"))))
         parts.append(exp.select(exp.column("subject_id", "u"), source_entry(dataset, "t").as_("src"),
                                 exp.column("_rid", "t").as_("_ord"), exp.Literal.string(dataset.name).as_("_d"))
-                     .from_(unnested.subquery("u")).join(exp.to_table(dataset_table(dataset.name)).as_("t"), on=on))
+                     .from_(unnested.subquery("u")).join(table_ref(dataset_table(dataset.name)).as_("t"), on=on))
     union = parts[0]
     for part in parts[1:]:
         union = exp.union(union, part, distinct=False)
     ordered = exp.ArrayToString(this=exp.ArrayAgg(this=exp.Order(this=exp.column("src"), expressions=[
         exp.Ordered(this=exp.column("_d")), exp.Ordered(this=exp.column("_ord"))])), expression=exp.Literal.string(","))
     return exp.select(exp.column("subject_id"), ordered.as_("sources")).from_(union.subquery("y")).group_by(
-        exp.column("subject_id")).with_("g", as_=exp.select("*").from_(exp.to_table(f"{stem}__clues")))
+        exp.column("subject_id")).with_("g", as_=exp.select("*").from_(table_ref(f"{stem}__clues")))
 
 
 def _concat(parts: list[exp.Expression]) -> exp.Expression:
@@ -442,7 +443,7 @@ def _output_query(c: Compiler, rule: RuleSpec, stem: str, subject_type: str,
                       length=exp.Sub(this=exp.Length(this=head_text.copy()), expression=exp.Literal.number(1))),
         exp.Literal.string(',"sources":['), *inside, exp.Literal.string("]}")])
     with_head = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier(r)),
-                           exp.cast(head, "VARCHAR").as_("_head")).from_(exp.to_table(f"{stem}__ranked").as_(r))
+                           exp.cast(head, "VARCHAR").as_("_head")).from_(table_ref(f"{stem}__ranked").as_(r))
     query = exp.select(
         exp.Literal.string(c.spec.id).as_("model_id"), exp.Literal.string(rule.id).as_("rule_id"),
         clue_id.as_("clue_id"), exp.Literal.string(subject_type).as_("subject_type"),
@@ -458,9 +459,9 @@ def _output_query(c: Compiler, rule: RuleSpec, stem: str, subject_type: str,
         evidence.as_("evidence"),
         exp.column("score_explain", r).as_("score_explain"),
     ).from_(with_head.subquery(r)).join(
-        exp.to_table(f"{stem}__clues").as_("c"), on=exp.EQ(this=exp.column("subject_id", "c"),
+        table_ref(f"{stem}__clues").as_("c"), on=exp.EQ(this=exp.column("subject_id", "c"),
                                                            expression=exp.column("subject_id", r)))
     if with_relation_sources:
-        query = query.join(exp.to_table(f"{stem}__sources").as_("s"), on=exp.EQ(
+        query = query.join(table_ref(f"{stem}__sources").as_("s"), on=exp.EQ(
             this=exp.column("subject_id", "s"), expression=exp.column("subject_id", r)), join_type="left")
     return query  # rows are put in rank order by the executor (sorting wide JSON rows in SQL costs)

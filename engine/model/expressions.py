@@ -25,13 +25,20 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import enum
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import sqlglot
 from sqlglot import exp
-from sqlglot.errors import ParseError
+from sqlglot.errors import ParseError, SqlglotError
+
+from engine.model.bounds import MAX_EXPRESSION_TEXT, BoundError, check_bounds
+from engine.names import shown
+
+MAX_EXPANDED_NODES = 50_000  # an expression's size once domain functions are expanded
 
 
 class ExpressionError(Exception):
@@ -130,7 +137,7 @@ def _days_between(a, b) -> exp.Expression:
     return exp.DateDiff(this=b.copy(), expression=a.copy(), unit=exp.var("DAY"))
 
 
-def _birth_date_of(id_number) -> exp.Expression:
+def birth_date_of(id_number) -> exp.Expression:
     """The birth date inside an 18-character ID number (null when not a date)."""
     digits = exp.Substring(this=id_number.copy(), start=exp.Literal.number(7), length=exp.Literal.number(8))
     return exp.cast(exp.Anonymous(this="try_strptime", expressions=[digits, exp.Literal.string("%Y%m%d")]), "DATE")
@@ -204,7 +211,7 @@ def default_domain() -> Domain:
         "days_between": (2, _days_between),
         "add_years": (2, _add_years),
         "add_days": (2, _add_days),
-        "birth_date_of": (1, _birth_date_of),
+        "birth_date_of": (1, birth_date_of),
         "mask_id": (1, _mask_id),
         "yuan": (1, _yuan),
         "date_zh": (1, _ymd_zh),
@@ -246,8 +253,6 @@ class Scope:
 
 
 def _similar(name: str, pool: set[str]) -> str | None:
-    import difflib
-
     match = difflib.get_close_matches(name, sorted(pool), n=1, cutoff=0.75)
     return match[0] if match else None
 
@@ -260,20 +265,27 @@ def parse(text: str | int | float | bool) -> exp.Expression:
         return exp.Literal.number(text)
     if not isinstance(text, str) or not text.strip():
         raise ExpressionError("empty expression")
+    if len(text) > MAX_EXPRESSION_TEXT:
+        raise ExpressionError(f"the expression is {len(text):,} characters long (at most {MAX_EXPRESSION_TEXT:,}); "
+                              f"declare a relation or a lookup table instead")
     try:
         statements = sqlglot.parse(text, read="duckdb")
     except ParseError as exc:
         first = exc.errors[0] if exc.errors else {}
         where = f" at character {first.get('col')}" if first.get("col") else ""
-        raise ExpressionError(f"cannot parse '{text}'{where}: {first.get('description', exc)}") from None
+        raise ExpressionError(f"cannot parse '{shown(text, 80)}'{where}: {first.get('description', exc)}") from None
+    except (RecursionError, SqlglotError) as exc:
+        why = "it is nested too deeply" if isinstance(exc, RecursionError) else str(exc).splitlines()[0]
+        raise ExpressionError(f"cannot parse '{shown(text, 80)}': {why}") from None
     statements = [s for s in statements if s is not None]
     if len(statements) != 1:
-        raise ExpressionError(f"one expression expected, found {len(statements)} statements in '{text}'")
+        raise ExpressionError(f"one expression expected, found {len(statements)} statements in '{shown(text, 80)}'")
     tree = statements[0]
     if isinstance(tree, (exp.Query, exp.Command, exp.DDL, exp.DML, exp.Pragma, exp.Use, exp.Set,
                          exp.Transaction, exp.Copy, exp.Describe, exp.Attach, exp.Detach, exp.Install)) or (
             type(tree).__name__ in {"Attach", "Detach", "Install", "Load", "Export", "Import", "Analyze"}):
-        raise ExpressionError(f"statements are not allowed in a model expression ({tree.key.upper()}): '{text}'")
+        raise ExpressionError(f"statements are not allowed in a model expression ({tree.key.upper()}): "
+                              f"'{shown(text, 80)}'")
     for node in tree.walk():
         node.comments = None
     return tree
@@ -283,9 +295,45 @@ def check(text: str | int | float | bool, scope: Scope, level: Level, domain: Do
           as_of: dt.date | None = None) -> exp.Expression:
     """Parse, check and expand an expression; returns the AST to embed (columns qualified)."""
     tree = parse(text)
-    _check_nodes(tree, text, domain, level)
+    _check_nodes(tree, shown(text, 80), domain, level)
     _check_columns(tree, scope, level)
+    try:
+        check_bounds(tree)
+    except BoundError as exc:
+        raise ExpressionError(str(exc)) from None
+    size = expanded_size(tree, domain)
+    if size > MAX_EXPANDED_NODES:
+        raise ExpressionError(f"the expression expands to about {size:,} SQL nodes (at most {MAX_EXPANDED_NODES:,}): "
+                              f"domain functions nested too deeply")
     return expand(tree, domain, as_of)
+
+
+@functools.cache
+def _argument_uses(name: str, arity: int, domain_id: int) -> tuple[int, ...]:
+    """How many times the expansion of a domain function copies each of its arguments."""
+    builder = _DOMAINS[domain_id].functions[name][1]
+    placeholders = [exp.column(f"__arg{i}") for i in range(arity)]
+    built = builder(*placeholders)
+    names = [c.name for c in built.find_all(exp.Column)]
+    return tuple(names.count(f"__arg{i}") for i in range(arity))
+
+
+_DOMAINS: dict[int, Domain] = {}
+
+
+def expanded_size(tree: exp.Expression, domain: Domain = DOMAIN) -> int:
+    """About how many nodes ``tree`` has once its domain functions are expanded (without expanding)."""
+    _DOMAINS[id(domain)] = domain
+    size: dict[int, int] = {}
+    for node in reversed(list(tree.walk(bfs=False))):
+        children = list(node.iter_expressions())
+        name = node.name.lower() if isinstance(node, exp.Anonymous) else ""
+        if name in domain.functions and name != "as_of" and len(children) == domain.functions[name][0]:
+            uses = _argument_uses(name, len(children), id(domain))
+            size[id(node)] = 20 + sum(u * size[id(c)] for u, c in zip(uses, children, strict=True))
+        else:
+            size[id(node)] = 1 + sum(size[id(c)] for c in children)
+    return size[id(tree)]
 
 
 def _check_nodes(tree: exp.Expression, text, domain: Domain, level: Level) -> None:

@@ -25,7 +25,8 @@ from pydantic import ValidationError
 
 from engine.errors import Location, Problem, SpecError
 from engine.model.spec import ModelSpec
-from engine.yamlfile import LocatedDocument, load_located, pydantic_problems
+from engine.names import name_problem
+from engine.yamlfile import LocatedDocument, gc_paused, load_located, pydantic_problems
 
 PARAM = re.compile(r"\$\{([a-z][a-z0-9_]*)\}")
 NOT_MODELS = {"sources.yaml"}
@@ -107,11 +108,7 @@ def load_model(path: Path, models_dir: Path, display: str | None = None) -> Load
     params: dict[str, Any] = {}
     if "extends" in data:
         name = data["extends"]
-        template_path = models_dir / "templates" / f"{name}.yaml"
-        if not isinstance(name, str) or not template_path.exists():
-            available = sorted(p.stem for p in (models_dir / "templates").glob("*.yaml"))
-            raise SpecError([doc.problem(("extends",), f"no template '{name}' in models/templates/ "
-                                                       f"(available: {available})")])
+        template_path = _template_path(name, models_dir, doc)
         tdoc = load_located(template_path, _relative(template_path, models_dir, display))
         text += "\n---\n" + template_path.read_text(encoding="utf-8")
         tdata = dict(tdoc.data) if isinstance(tdoc.data, dict) else {}
@@ -120,6 +117,8 @@ def load_model(path: Path, models_dir: Path, display: str | None = None) -> Load
         given = data.get("with") or {}
         if not isinstance(given, dict):
             raise SpecError([doc.problem(("with",), "'with' must map parameter names to values")])
+        problems.extend(doc.problem(("with", key), why, key=True) for key in given
+                        if (why := name_problem(key, "parameter name")))
         unknown = sorted(set(given) - set(params))
         if unknown:
             problems.append(doc.problem(("with",), f"template '{name}' has no parameter(s) {unknown}; "
@@ -140,7 +139,8 @@ def load_model(path: Path, models_dir: Path, display: str | None = None) -> Load
         data["parameters"] = {k: (v if isinstance(v, dict) else {"default": v}) for k, v in data["parameters"].items()}
     merged_doc = LocatedDocument(doc.file, data, locations, sources)
     try:
-        spec = ModelSpec.model_validate({**data, "source_file": doc.file})
+        with gc_paused():
+            spec = ModelSpec.model_validate({**data, "source_file": doc.file})
     except ValidationError as exc:
         problems.extend(pydantic_problems(merged_doc, exc))
         raise SpecError(problems) from exc
@@ -149,11 +149,26 @@ def load_model(path: Path, models_dir: Path, display: str | None = None) -> Load
     return LoadedModel(spec, merged_doc, path, template_path, text)
 
 
+def _template_path(name: object, models_dir: Path, doc: LocatedDocument) -> Path:
+    """The template file a model extends: a name, resolved strictly inside ``models/templates/``."""
+    folder = (models_dir / "templates").resolve()
+    available = sorted(p.stem for p in folder.glob("*.yaml")) if folder.is_dir() else []
+    why = name_problem(name, "a template")
+    if why:
+        raise SpecError([doc.problem(("extends",), f"{why}; templates are named like the files in "
+                                                   f"models/templates/ (available: {available})")])
+    path = (folder / f"{name}.yaml").resolve()
+    if path.parent != folder or not path.is_file():
+        raise SpecError([doc.problem(("extends",), f"no template '{name}' in models/templates/ "
+                                                   f"(available: {available})")])
+    return path
+
+
 def _relative(path: Path, models_dir: Path, display: str | None) -> str:
     if display is None:
         return str(path)
     base = Path(display).parent
-    return str(base / path.relative_to(models_dir))
+    return str(base / path.relative_to(models_dir.resolve()))
 
 
 def load_models(models_dir: Path, display_base: str | None = None) -> LoadResult:

@@ -14,22 +14,15 @@ never touch data. The language is documented in docs/model-language.md.
 from __future__ import annotations
 
 import datetime as dt
-import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-IDENT = re.compile(r"^[a-z][a-z0-9_]*$")
+from engine.names import Name
 
 
 class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _ident(value: str, what: str) -> str:
-    if not IDENT.match(value):
-        raise ValueError(f"{what} '{value}' must be lower-case letters, digits and _ (starting with a letter)")
-    return value
 
 
 class Title(_Spec):
@@ -45,7 +38,7 @@ class LegalBasis(_Spec):
 class InputSpec(_Spec):
     """A catalogue dataset used by the model, optionally filtered."""
 
-    dataset: str
+    dataset: Name
     where: str | None = None
     description: str = ""
 
@@ -53,7 +46,7 @@ class InputSpec(_Spec):
 class TableSpec(_Spec):
     """An inline lookup table (e.g. prosecution thresholds)."""
 
-    columns: dict[str, Literal["text", "int", "amount", "date", "bool", "float"]]
+    columns: dict[Name, Literal["text", "int", "amount", "date", "bool", "float"]]
     rows: list[list[Any]]
     description: str = ""
 
@@ -65,18 +58,34 @@ class TableSpec(_Spec):
         return self
 
 
-JoinKind = Literal["inner", "left", "semi", "anti", "exists"]
+JoinKind = Literal["inner", "left", "semi", "anti", "exists", "cross"]
+MAX_CROSS_ROWS = 100_000_000
 
 
 class JoinSpec(_Spec):
     """Join another input/table/relation. ``semi``/``anti`` keep rows that have /
     have no matching row; ``exists`` adds a boolean column ``alias`` instead of
-    joining (never multiplies rows)."""
+    joining (never multiplies rows). An inner or left join must compare a column of
+    the joined rows with one of the rows so far (``a.x = b.y``, ``a.d <= b.d`` …);
+    pairing every row with every row is only allowed when declared: ``kind: cross``
+    with ``max_rows`` (the run stops the model when the pairs would exceed it)."""
 
-    to: str
-    alias: str | None = None
+    to: Name
+    alias: Name | None = None
     kind: JoinKind = "inner"
-    on: str
+    on: str | None = None
+    max_rows: int | None = None
+
+    @model_validator(mode="after")
+    def _check(self) -> JoinSpec:
+        if self.kind == "cross":
+            if self.max_rows is None or not 0 < self.max_rows <= MAX_CROSS_ROWS:
+                raise ValueError(f"a cross join needs max_rows: the most pairs it may make (1 … {MAX_CROSS_ROWS:,})")
+        elif self.on is None:
+            raise ValueError(f"a {self.kind} join needs 'on'")
+        elif self.max_rows is not None:
+            raise ValueError("max_rows belongs to a cross join (kind: cross)")
+        return self
 
     @property
     def name(self) -> str:
@@ -86,12 +95,12 @@ class JoinSpec(_Spec):
 class QuerySpec(_Spec):
     """A relation (or the hits of a rule): rows of ``from`` joined and filtered."""
 
-    from_: str = Field(alias="from")
+    from_: Name = Field(alias="from")
     join: list[JoinSpec] = Field(default_factory=list)
     where: str | None = None
     group_by: list[str] = Field(default_factory=list)
-    select: dict[str, str] = Field(default_factory=dict)
-    extend: dict[str, str] = Field(default_factory=dict)
+    select: dict[Name, str] = Field(default_factory=dict)
+    extend: dict[Name, str] = Field(default_factory=dict)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -103,13 +112,13 @@ class MergeIntervalsSpec(_Spec):
     ``spells`` (how many source intervals), and each ``carry`` aggregate.
     """
 
-    from_: str = Field(alias="from")
+    from_: Name = Field(alias="from")
     key: list[str]
     start: str
     end: str
     where: str | None = None
     touching_days: int = 1
-    carry: dict[str, str] = Field(default_factory=dict)
+    carry: dict[Name, str] = Field(default_factory=dict)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -126,11 +135,11 @@ class CompareSpec(_Spec):
     otherwise); ``left``/``right`` give SQL expressions instead (not for ``org_name``,
     which compares the staged comparison keys and phases of org-name columns)."""
 
-    field: str | None = None
-    right_field: str | None = None
+    field: Name | None = None
+    right_field: Name | None = None
     left: str | None = None
     right: str | None = None
-    name: str | None = None
+    name: Name | None = None
     method: Literal["id_cn", "name_zh", "org_name", "date", "text", "code", "exact"]
     levels: list[str] | None = None
     threshold: float | None = None
@@ -164,18 +173,18 @@ class MatchSpec(_Spec):
     when it is the strictly best accepted link of both its rows.
     """
 
-    left: str
-    right: str
+    left: Name
+    right: Name
     left_where: str | None = None
     right_where: str | None = None
-    block: list[str | list[str]]
+    block: list[str | list[Name]]
     compare: list[CompareSpec]
     accept: str = "match_probability >= 0.9"
     unique: bool = False
     one_to_one: bool = False
     train: Literal["none", "em"] = "none"
     prior: float | None = None
-    select: dict[str, str] = Field(default_factory=dict)
+    select: dict[Name, str] = Field(default_factory=dict)
     max_block_pairs: int = 1_000_000
     max_pairs: int = 20_000_000
     u_sample_pairs: int = 1_000_000
@@ -199,15 +208,15 @@ class RelationSpec(_Spec):
     input, so evidence points at them directly."""
 
     description: str = ""
-    from_: str | None = Field(default=None, alias="from")
+    from_: Name | None = Field(default=None, alias="from")
     join: list[JoinSpec] = Field(default_factory=list)
     where: str | None = None
     group_by: list[str] = Field(default_factory=list)
-    select: dict[str, str] = Field(default_factory=dict)
-    extend: dict[str, str] = Field(default_factory=dict)
+    select: dict[Name, str] = Field(default_factory=dict)
+    extend: dict[Name, str] = Field(default_factory=dict)
     merge_intervals: MergeIntervalsSpec | None = None
     match: MatchSpec | None = None
-    union: list[str] | None = None
+    union: list[Name] | None = None
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -248,13 +257,13 @@ class SignalSpec(_Spec):
 
 
 class ScoreSpec(_Spec):
-    signals: dict[str, SignalSpec] = Field(default_factory=dict)
+    signals: dict[Name, SignalSpec] = Field(default_factory=dict)
     rank_by: list[str] = Field(default_factory=lambda: ["score DESC"])
 
 
 class EvidenceSpec(_Spec):
-    rows: list[str] = Field(default_factory=list)
-    values: dict[str, str] = Field(default_factory=dict)
+    rows: list[Name] = Field(default_factory=list)
+    values: dict[Name, str] = Field(default_factory=dict)
 
 
 class ClueSpec(_Spec):
@@ -264,7 +273,7 @@ class ClueSpec(_Spec):
     period_start: str | None = None
     period_end: str | None = None
     confidence: str = "1.0"
-    values: dict[str, str] = Field(default_factory=dict)
+    values: dict[Name, str] = Field(default_factory=dict)
     summary: str
     evidence: EvidenceSpec = Field(default_factory=EvidenceSpec)
 
@@ -273,28 +282,23 @@ SubjectType = Literal["person", "license", "penalty", "permit", "deposit", "comp
 
 
 class RuleSpec(_Spec):
-    id: str
+    id: Name
     title: str = ""
     description: str = ""
     subject_type: SubjectType | None = None  # a rule may key its clues on other things than the model's
-    from_: str = Field(alias="from")
+    from_: Name = Field(alias="from")
     join: list[JoinSpec] = Field(default_factory=list)
     where: str | None = None
-    distinct_on: str | None = "from"
+    distinct_on: Name | None = "from"
     clue: ClueSpec
     score: ScoreSpec = Field(default_factory=ScoreSpec)
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    @field_validator("id")
-    @classmethod
-    def _rule_id(cls, value: str) -> str:
-        return _ident(value, "rule id")
-
 
 class ExpectedClue(_Spec):
     subject_id: str
-    rule: str | None = None
+    rule: Name | None = None
     amount: float | None = None
     period_start: dt.date | None = None
     period_end: dt.date | None = None
@@ -307,7 +311,7 @@ class ModelTestSpec(_Spec):
 
     name: str
     as_of: dt.date
-    given: dict[str, list[dict[str, Any]]]
+    given: dict[Name, list[dict[Name, Any]]]
     expect: list[ExpectedClue] = Field(default_factory=list)
 
 
@@ -317,7 +321,7 @@ class ParameterSpec(_Spec):
 
 
 class ModelSpec(_Spec):
-    id: str
+    id: Name
     version: str
     title: Title
     description: str = ""
@@ -325,27 +329,15 @@ class ModelSpec(_Spec):
     tags: list[str] = Field(default_factory=list)
     legal_basis: LegalBasis
     subject_type: SubjectType
-    parameters: dict[str, ParameterSpec] = Field(default_factory=dict)
-    inputs: dict[str, InputSpec]
-    tables: dict[str, TableSpec] = Field(default_factory=dict)
-    relations: dict[str, RelationSpec] = Field(default_factory=dict)
+    parameters: dict[Name, ParameterSpec] = Field(default_factory=dict)
+    inputs: dict[Name, InputSpec]
+    tables: dict[Name, TableSpec] = Field(default_factory=dict)
+    relations: dict[Name, RelationSpec] = Field(default_factory=dict)
     rules: list[RuleSpec]
-    test_defaults: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    test_defaults: dict[Name, dict[Name, Any]] = Field(default_factory=dict)
     tests: list[ModelTestSpec] = Field(default_factory=list)
     source_file: str = ""
-    extends: str | None = None
-
-    @field_validator("id")
-    @classmethod
-    def _model_id(cls, value: str) -> str:
-        return _ident(value, "model id")
-
-    @field_validator("inputs", "tables", "relations")
-    @classmethod
-    def _names(cls, value: dict) -> dict:
-        for name in value:
-            _ident(name, "name")
-        return value
+    extends: Name | None = None
 
     @model_validator(mode="after")
     def _check(self) -> ModelSpec:

@@ -30,6 +30,8 @@ from engine.model.compile import compile_model
 from engine.model.load import LoadedModel
 from engine.normalize.frame import normalize_frame
 
+TEST_TIMEOUT = 60.0  # seconds one in-file test may take
+
 
 @dataclass
 class TestOutcome:
@@ -97,7 +99,7 @@ def run_model_tests(loaded: LoadedModel, catalogue: Catalogue, names: list[str] 
                     backend.load_frame(dataset, frame)
                 if outcome.problems:
                     continue
-                clues = backend.run_model(plan).to_pylist()
+                clues = backend.run_model(plan, TEST_TIMEOUT).to_pylist()
             except ModelRunError as exc:
                 outcome.problems.append(str(exc))
                 continue

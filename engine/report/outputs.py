@@ -2,7 +2,9 @@
 
 The Parquet file has exactly the columns of CONTRACT.md; the CSV has the same
 rows (Excel opens it correctly thanks to the BOM); the workbook has one sheet
-per model with Chinese headers and a summary sheet first. Every file is
+per model with Chinese headers and a summary sheet first. In the CSV and the
+workbook a text cell that a spreadsheet would run as a formula gets a leading
+``'`` (:mod:`engine.report.cells`); the Parquet keeps the true values. Every file is
 written under a temporary name and renamed, so a killed run never leaves a
 half-written file that looks complete.
 
@@ -21,6 +23,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
+
+from engine.report.cells import neutralise, neutralise_table
 
 HEADERS_ZH = {
     "run_id": "运行编号", "model_id": "模型编号", "rule_id": "规则", "clue_id": "线索编号",
@@ -48,9 +52,10 @@ def atomic_parquet(table: pa.Table, path: Path) -> None:
 
 
 def write_csv_with_bom(table: pa.Table, path: Path) -> None:
+    """UTF-8 with BOM (Excel opens it correctly); text that Excel would run as a formula neutralised."""
     buffer = io.BytesIO()
     buffer.write(b"\xef\xbb\xbf")
-    pacsv.write_csv(table, buffer, write_options=pacsv.WriteOptions(quoting_style="needed"))
+    pacsv.write_csv(neutralise_table(table), buffer, write_options=pacsv.WriteOptions(quoting_style="needed"))
     atomic_write_bytes(path, buffer.getvalue())
 
 
@@ -85,9 +90,11 @@ def write_xlsx(clues: pa.Table, path: Path, models: list[dict]) -> None:
     for i, model in enumerate(models, start=1):
         mine = by_model.get(model["id"], [])
         total = sum(float(r["amount"]) for r in mine if r["amount"] is not None)
-        summary.write_row(i, 0, [model["id"], model["title"], model["status"], len(mine)])
+        for column, value in enumerate([model["id"], model["title"], model["status"]]):
+            summary.write_string(i, column, neutralise(str(value)))
+        summary.write_number(i, 3, len(mine))
         summary.write_number(i, 4, total, money)
-        summary.write(i, 5, model.get("legal_basis", ""))
+        summary.write_string(i, 5, neutralise(str(model.get("legal_basis", ""))))
     summary.set_column(0, 0, 24)
     summary.set_column(1, 1, 36)
     summary.set_column(4, 4, 16)
@@ -110,7 +117,7 @@ def write_xlsx(clues: pa.Table, path: Path, models: list[dict]) -> None:
                 elif name == "subject_type":
                     sheet.write_string(r, c, SUBJECT_TYPES_ZH.get(value, value), text)
                 else:
-                    sheet.write_string(r, c, str(value)[:32000], text)
+                    sheet.write_string(r, c, neutralise(str(value)[:32000]), text)
         sheet.freeze_panes(1, 0)
         sheet.set_column(names.index("summary"), names.index("summary"), 80)
         sheet.set_column(names.index("subject_id"), names.index("subject_name"), 20)
