@@ -21,6 +21,7 @@ demo: venv
 	$(LSM) demo
 
 test: venv
+	$(VENV)/bin/lint-imports --no-cache
 	$(VENV)/bin/python -m pytest -q -n 2
 
 lint: venv

@@ -39,10 +39,10 @@ import pyarrow.parquet as pq
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from engine.catalog import load_catalogue  # noqa: E402
+from engine.compile.model import compile_model  # noqa: E402
 from engine.execute.duckdb_backend import DuckDBBackend  # noqa: E402
-from engine.model.compile import compile_model  # noqa: E402
-from engine.model.load import load_model  # noqa: E402
+from engine.spec.catalog import load_catalogue  # noqa: E402
+from engine.spec.load import load_model  # noqa: E402
 from sample_data.fake import AREA_CODES, birth_days, id_check_chars, id_numbers, person_names  # noqa: E402
 
 OUT = REPO / "bench" / "out" / "m01"

@@ -10,7 +10,7 @@
   brackets, spaces, one-character typos) among look-alike decoys.
 
 Every contender gets the same raw records and is timed end to end (its own standardisation,
-blocking, training and prediction). lsm runs its normalisers and ``engine.match.link`` (EM-trained
+blocking, training and prediction). lsm runs its normalisers and ``engine.linking`` (EM-trained
 Fellegi–Sunter); Splink 5 (DuckDB) runs a documented setup with u from random sampling and m
 from EM, the way its own examples do; ``exact`` joins on equal ID numbers / equal names.
 Links are predicted at match probability ≥ 0.9 for both probabilistic contenders. Splink is also
@@ -43,10 +43,10 @@ import pyarrow as pa
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from engine.catalog import ColumnSpec  # noqa: E402
-from engine.match.link import link  # noqa: E402
-from engine.normalize.columns import normalize_values  # noqa: E402
-from engine.normalize.orgs import OrgKeyRules  # noqa: E402
+from engine.ingest.normalize.columns import normalize_values  # noqa: E402
+from engine.ingest.normalize.orgs import OrgKeyRules  # noqa: E402
+from engine.linking import link  # noqa: E402
+from engine.spec.catalog import ColumnSpec  # noqa: E402
 from sample_data.fake import AREA_CODES, birth_days, id_numbers, person_names  # noqa: E402
 
 RESULTS = REPO / "bench" / "results" / "matching.json"
@@ -303,7 +303,7 @@ def orgs_data(n: int = 20_000, linked: int = 12_000, seed: int = 7):
     # Unique 3-character trade names (字号) that do not begin with a place name (MODELS.md's key strips
     # leading place names: a company named after a place is a known limit of the key, not measured here);
     # the decoys get their own: a decoy shares the trade and one core character with a left company.
-    from engine.normalize.orgs import division_names
+    from engine.ingest.normalize.orgs import division_names
 
     places = set(division_names())
     pool = np.unique(np.array(["".join(row) for row in rng.choice(np.array(CORES), size=(n * 6, 3))]))

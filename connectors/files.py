@@ -17,8 +17,11 @@ import hashlib
 from pathlib import Path
 
 from connectors.base import ConnectorError, RawTable
+from connectors.csvfile import read_csv
 from connectors.sniff import sniff_format
-from connectors.tabular import read_any
+from connectors.tabular import read_parquet, read_xlsx
+
+READERS = {"csv": read_csv, "parquet": read_parquet, "xlsx": read_xlsx}
 
 SUFFIX_FORMATS = {".csv": "csv", ".parquet": "parquet", ".xlsx": "xlsx"}
 _WHAT = {"xlsx": "an XLSX workbook (zip)", "parquet": "a Parquet file", "xls": "a legacy Excel .xls file",
@@ -55,4 +58,4 @@ def open_file(path: Path) -> RawTable:
         hint = {"xls": "save it as .xlsx", "binary": "it is not a data export"}.get(
             actual, f"rename it to {path.stem}.{actual}" if actual in ("csv", "xlsx", "parquet") else "")
         raise ConnectorError(f"{path}: named .{declared} but the content is {_WHAT[actual]}; {hint}".rstrip("; "))
-    return read_any(path, declared)
+    return READERS[declared](path)

@@ -86,12 +86,3 @@ def _non_empty_rows(table: pa.Table):
         has = pc.fill_null(has, False)
         mask = has if mask is None else pc.or_(mask, has)
     return pc.indices_nonzero(mask).to_numpy()
-
-
-def read_any(path: Path, file_format: str) -> RawTable:
-    from connectors.csvfile import read_csv
-
-    readers = {"csv": read_csv, "parquet": read_parquet, "xlsx": read_xlsx}
-    if file_format not in readers:
-        raise ConnectorError(f"{path}: unsupported format '{file_format}'")
-    return readers[file_format](path)

@@ -18,10 +18,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from engine.errors import SpecError
-from engine.project import Project
+from engine.masking import mask_ids
+from engine.project import DEFAULT_DATA, EngineUnavailable, Project
 from engine.reporting import RichReporter, SilentReporter
-from engine.runs import LockHeld
+from engine.runs.directory import LockHeld
+from engine.runs.runner import RunOptions
+from engine.spec.errors import SpecError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="lsm — 大数据法律监督模型引擎 / legal-supervision model engine")
@@ -227,8 +229,6 @@ def explain(model_id: Annotated[str, typer.Argument(help="model id")], models: M
 
 
 def _print_match_reports(reports: list[dict]) -> None:
-    from engine.masking import mask_ids
-
     if not reports:
         print("-- this model has no match relation")
     for report in reports:
@@ -256,8 +256,6 @@ TimeoutOpt = Annotated[float, typer.Option(
 
 
 def _options(memory_limit, threads, temp_dir, fresh, model_timeout, notify=None):
-    from engine.runner import RunOptions
-
     return RunOptions(memory_limit=memory_limit, threads=threads, temp_dir=temp_dir, reuse=not fresh, notify=notify,
                       model_timeout=model_timeout or None)
 
@@ -358,8 +356,6 @@ def diff(run_a: Annotated[str | None, typer.Argument(help="earlier run id (defau
 
 def _execute(action, as_json: bool):
     """Run a run-like action; definition errors exit 2, a held lock exits 4 (CONTRACT.md)."""
-    from engine.project import EngineUnavailable
-
     try:
         return action()
     except SpecError as exc:
@@ -406,7 +402,7 @@ def sample(out_dir: Annotated[Path, typer.Option("--out", help="where to write t
            seed: Annotated[int, typer.Option(help="random seed (same seed, same files)")] = 20240630,
            scale: Annotated[int, typer.Option(help="background population size")] = 2000) -> None:
     """生成带已知答案的样例数据 / generate the sample data root and its truth file."""
-    from sample_data.generate import generate
+    from sample_data.generate import generate  # Faker and the scenarios: only for this command
 
     truth = generate(out_dir, seed=seed, scale=scale)
     out.print(f"样例数据 sample data: {out_dir} ({len(truth['datasets'])} datasets); truth: {out_dir / 'truth.json'}")
@@ -415,8 +411,7 @@ def sample(out_dir: Annotated[Path, typer.Option("--out", help="where to write t
 @app.command()
 def demo(out_dir: OutOpt = None) -> None:
     """生成样例数据并运行全部模型 / generate the sample data and run every model."""
-    from engine.project import DEFAULT_DATA
-    from sample_data.generate import AS_OF, generate
+    from sample_data.generate import AS_OF, generate  # Faker and the scenarios: only for this command
 
     generate(DEFAULT_DATA)
     out.print(f"样例数据已生成 / sample data generated: {DEFAULT_DATA}")

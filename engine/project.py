@@ -16,22 +16,27 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sqlglot import exp
 
 from connectors.files import discover
-from engine.catalog import Catalogue, load_catalogue
-from engine.errors import Problem, SpecError
-from engine.execute.duckdb_backend import ModelRunError
-from engine.ingest import IngestResult, Staging, ingest
-from engine.model.compile import compile_model
-from engine.model.load import LoadedModel, load_models
-from engine.model.testing import TestOutcome, run_model_tests
-from engine.plan import ModelPlan
+from engine.compile.model import compile_model
+from engine.execute.backend import ModelRunError
+from engine.execute.duckdb_backend import DuckDBBackend
+from engine.ingest.ingest import IngestResult, Staging, empty_staged_frame, ingest
+from engine.ingest.normalize.orgs import OrgKeyRules
+from engine.model_tests import TestOutcome, run_model_tests
+from engine.plan.explain import explain
+from engine.plan.steps import LinksStep, ModelPlan, NearMissStep
 from engine.reporting import Reporter, SilentReporter
-from engine.runs import RunLock
+from engine.runs.diff import diff_published
+from engine.runs.directory import RunLock
+from engine.runs.runner import RunOptions, execute_run
+from engine.spec.catalog import Catalogue, load_catalogue
+from engine.spec.errors import Location, Problem, SpecError
+from engine.spec.load import LoadedModel, load_models
 from engine.sql import count_rows, select_all
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -130,7 +135,9 @@ class Project:
         with tempfile.TemporaryDirectory(prefix="lsm-validate-") as tmp:
             backend = self.backend("duckdb", Path(tmp), memory_limit=memory_limit)
             try:
-                backend.load_empty(self.catalogue, sorted({d for p in plans for d in p.datasets}))
+                rules = OrgKeyRules.of(self.catalogue.org_name)
+                for name in sorted({d for p in plans for d in p.datasets}):
+                    backend.load_frame(name, empty_staged_frame(self.catalogue.dataset(name), rules))
                 for plan in plans:
                     try:
                         backend.run_model(plan, timeout)
@@ -151,13 +158,13 @@ class Project:
 
     def explain(self, model_id: str, as_of: dt.date | None = None, dialect: str = "duckdb") -> str:
         plan = self.compile(as_of or dt.date.today(), [model_id])[0]
-        return plan.explain(dialect)
+        return explain(plan, dialect)
 
     def explain_matches(self, model_id: str, as_of: dt.date | None = None, near: int = 10) -> list[dict]:
         """Run a model's match relations on the data root: the funnel of each, and the rejected
         candidate pairs closest to acceptance (for tuning the decision)."""
         plan = self.compile(as_of or dt.date.today(), [model_id])[0]
-        links = [s for s in plan.steps if s.operation and s.operation.get("op") == "links"]
+        links = [s for s in plan.steps if isinstance(s, LinksStep)]
         if not links:
             return []
         ingested = self.ingest(plan.datasets)
@@ -168,30 +175,28 @@ class Project:
                     if d.staged:
                         backend.load_dataset(d.name, Path(d.staged))
                 backend.seal()
-                last = max(i for i, s in enumerate(plan.steps) if s.kind == "near_misses")
+                last = max(i for i, s in enumerate(plan.steps) if isinstance(s, NearMissStep))
                 funnels: dict = {}
                 for step in plan.steps[: last + 1]:
                     backend.run_step(step, funnels)
-                return [self._match_report(backend, step.operation, funnels, near) for step in links]
+                return [self._match_report(backend, step, funnels, near) for step in links]
             finally:
                 backend.close()
 
     @staticmethod
-    def _match_report(backend, op: dict, funnels: dict, near: int) -> dict:
-        funnel = dict(funnels.get(op["match"], {}))
+    def _match_report(backend, links: LinksStep, funnels: dict, near: int) -> dict:
+        funnel = dict(funnels.get(links.match, {}))
         funnel.pop("_stem", None)
-        funnel["candidate_pairs"] = backend.rows(count_rows(f"{op['stem']}__pairs"))[0][0]
-        funnel["links"] = backend.rows(count_rows(op["stem"]))[0][0]
-        nearest = select_all(op["near_misses"]).order_by(
+        funnel["candidate_pairs"] = backend.rows(count_rows(f"{links.stem}__pairs"))[0][0]
+        funnel["links"] = backend.rows(count_rows(links.stem))[0][0]
+        nearest = select_all(links.near_misses).order_by(
             exp.Ordered(this=exp.column("match_probability"), desc=True), exp.column("_lrid"),
             exp.column("_rrid")).limit(int(near))
-        return {"relation": op["match"], "accept": op["accept_text"], "funnel": funnel,
+        return {"relation": links.match, "accept": links.accept_text, "funnel": funnel,
                 "near_misses": backend.fetch(nearest).to_pylist()}
 
     def backend(self, engine: str, temp_dir: Path, memory_limit: str | None = None, threads: int | None = None):
         if engine == "duckdb":
-            from engine.execute.duckdb_backend import DuckDBBackend
-
             return DuckDBBackend.in_memory(temp_dir, memory_limit, threads)
         if engine == "spark":
             raise EngineUnavailable("the Spark backend is not part of this release yet; use --engine duckdb")
@@ -199,9 +204,7 @@ class Project:
 
     def run(self, as_of: dt.date | None = None, ids: list[str] | None = None, engine: str = "duckdb",
             options=None):
-        """Validate, then run the models and publish a run directory (see engine.runner)."""
-        from engine.runner import execute_run
-
+        """Validate, then run the models and publish a run directory (see engine.runs.runner)."""
         as_of = as_of or dt.date.today()
         if engine == "spark":
             raise EngineUnavailable("the Spark backend is not part of this release yet; use --engine duckdb")
@@ -209,10 +212,6 @@ class Project:
         if not self.data_dir.is_dir():
             hint = " (generate it with `lsm sample` or `make demo`)" if self.data_dir == DEFAULT_DATA else ""
             raise KeyError(f"the data root {self.data_dir} does not exist{hint}")
-        from dataclasses import replace
-
-        from engine.runner import RunOptions
-
         return execute_run(self, plans, as_of, engine, replace(options or RunOptions(), subset=bool(ids)))
 
     def nightly(self, as_of: dt.date | None = None, options=None):
@@ -220,9 +219,7 @@ class Project:
         return self.run(as_of, None, "duckdb", options)
 
     def diff(self, run_a: str | None = None, run_b: str | None = None) -> dict:
-        """What changed between two published runs (default: the latest and its baseline); see engine.history."""
-        from engine.diff import diff_published
-
+        """What changed between two published runs (default: the latest and its baseline); see engine.runs.history."""
         return diff_published(self.out_dir, run_a, run_b)
 
 
@@ -231,8 +228,6 @@ class EngineUnavailable(Exception):
 
 
 def _fallback(plan: ModelPlan):
-    from engine.errors import Location
-
     return Location(plan.source_file)
 
 

@@ -21,6 +21,8 @@ import json
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
+from engine.masking import mask_value
+
 
 class Reporter:
     """Base reporter: ignores everything (subclasses override what they show)."""
@@ -51,7 +53,6 @@ class JsonLinesReporter(Reporter):
         self.stream = stream
 
     def event(self, name: str, **fields: Any) -> None:
-        from engine.masking import mask_value
 
         # Masked again here: whatever a caller passes, no full ID number reaches the log.
         record = {"ts": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"), "event": name,

@@ -2,7 +2,7 @@
 
 ``sqlglot.exp.to_table("a.b")`` *parses* its argument (a dot makes a schema, a quote ends a name);
 these helpers never do, so a name can only ever be a name. Every statement the engine runs is
-built from them and from checked expressions (:mod:`engine.model.expressions`).
+built from them and from checked expressions (:mod:`engine.compile.expressions`).
 
 Example::
 

@@ -8,7 +8,8 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
-from engine.catalog import load_catalogue  # noqa: E402
+from engine.ingest.normalize.orgs import OrgKeyRules  # noqa: E402
+from engine.spec.catalog import load_catalogue  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -18,7 +19,7 @@ def catalogue():
 
 @pytest.fixture(scope="session")
 def org_rules(catalogue):
-    return catalogue.org_name.rules()
+    return OrgKeyRules.of(catalogue.org_name)
 
 
 import json  # noqa: E402

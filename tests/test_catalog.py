@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine.catalog import header_form, load_catalogue
-from engine.errors import SpecError
+from engine.spec.catalog import header_form, load_catalogue
+from engine.spec.errors import SpecError
 
 CONTRACT_DATASETS = {  # name -> number of columns, as DATASETS.md lists them
     "prison_roster": 9, "dibao_payments": 7, "pension_payments": 6, "death_records": 5, "drug_users": 6,

@@ -7,7 +7,7 @@ import datetime as dt
 import duckdb
 import pytest
 
-from engine.model.expressions import ExpressionError, Level, Scope, check
+from engine.compile.expressions import ExpressionError, Level, Scope, check
 
 SCOPE = Scope({"p": {"pay_month", "amount", "id_number"}, "c": {"start", "end", "id_number"}})
 
@@ -107,7 +107,7 @@ def test_one_edit(a, b, expected):
 def test_order_dependent_aggregates_are_made_deterministic():
     import duckdb
 
-    from engine.model.expressions import expand, parse
+    from engine.compile.expressions import expand, parse
 
     def sql(text: str) -> str:
         return expand(parse(text)).sql("duckdb")

@@ -7,9 +7,9 @@ import datetime as dt
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from engine.history import diff_runs, next_states, state_counts
-from engine.ingest import DatasetResult, FileResult, IngestResult
-from engine.model_cache import ModelCache
+from engine.ingest.ingest import DatasetResult, FileResult, IngestResult
+from engine.runs.cache import ModelCache
+from engine.runs.history import diff_runs, next_states, state_counts
 
 
 def _clues(*ids: str, model: str = "m1") -> pa.Table:

@@ -23,8 +23,8 @@ from builders import write_text
 from conftest import SAMPLE_AS_OF, run_lsm
 
 from connectors.files import open_file
-from engine.execute.duckdb_backend import CLUE_SCHEMA
-from engine.ingest import QUARANTINE_SCHEMA, Staging, ingest
+from engine.execute.backend import CLUE_SCHEMA
+from engine.ingest.ingest import QUARANTINE_SCHEMA, Staging, ingest
 from engine.masking import mask_ids, mask_text
 from engine.report.outputs import HEADERS_ZH, write_clue_files
 

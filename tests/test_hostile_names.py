@@ -13,8 +13,8 @@ import pytest
 from conftest import REPO, run_lsm
 from hostile import BASE, CANARY, NAME_PAYLOADS, NAME_SLOTS, model_yaml, models_dir, with_payload
 
-from engine.errors import SpecError
 from engine.project import Project
+from engine.spec.errors import SpecError
 
 
 @pytest.fixture(autouse=True)

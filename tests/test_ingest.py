@@ -16,7 +16,7 @@ from builders import (
     write_xlsx,
 )
 
-from engine.ingest import Staging, ingest
+from engine.ingest.ingest import Staging, ingest
 
 ID1 = valid_id("51010419900101001")
 ID2 = valid_id("51010419850505002")

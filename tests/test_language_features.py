@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from conftest import REPO, run_lsm
 
-from engine.model.load import load_model
-from engine.model.testing import run_model_tests
+from engine.model_tests import run_model_tests
+from engine.spec.load import load_model
 
 MODEL = """\
 id: penalty_demo
@@ -98,9 +98,9 @@ def test_in_file_test_covers_tables_anti_semi_and_two_rules(models, catalogue):
 def test_ranks_restart_per_rule_and_ties_break_by_subject(models, catalogue):
     import datetime as dt
 
+    from engine.compile.model import compile_model
     from engine.execute.duckdb_backend import DuckDBBackend
-    from engine.model.compile import compile_model
-    from engine.model.testing import staged_from_rows
+    from engine.model_tests import staged_from_rows
 
     loaded = load_model(models / "penalty_demo.yaml", models)
     test = loaded.spec.tests[0]
@@ -178,9 +178,9 @@ def _run_rows(tmp_path: Path, catalogue, model_text: str, given: dict) -> list[d
 
     import yaml
 
+    from engine.compile.model import compile_model
     from engine.execute.duckdb_backend import DuckDBBackend
-    from engine.model.compile import compile_model
-    from engine.model.testing import staged_from_rows
+    from engine.model_tests import staged_from_rows
 
     d = tmp_path / "models"
     d.mkdir(exist_ok=True)
@@ -269,7 +269,7 @@ def test_union_keeps_each_parts_rows_columns_by_name_and_lineage(tmp_path, catal
 
 
 def test_a_union_needs_two_different_parts(tmp_path, catalogue):
-    from engine.errors import SpecError
+    from engine.spec.errors import SpecError
 
     bad = UNION_MODEL.replace("union: [by_name, by_id]", "union: [by_name, by_name]")
     with pytest.raises(SpecError, match="at least two different relations"):

@@ -7,9 +7,9 @@ import pyarrow as pa
 import pytest
 from builders import valid_id
 
-from engine.match.link import link
-from engine.match.ops import MatchExplosion
-from engine.normalize.orgs import OrgKeyRules
+from engine.execute.match_ops import MatchExplosion
+from engine.ingest.normalize.orgs import OrgKeyRules
+from engine.linking import link
 
 ZHANG_WEI = valid_id("51010419900101001")       # 张伟, born 1990-01-01, male (odd sequence)
 OTHER_ZHANG = valid_id("51010719851212003")     # another 张伟

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import SpecError
 from engine.project import Project
+from engine.spec.errors import SpecError
 
 REPO = Path(__file__).resolve().parent.parent
 LSM = Path(sys.executable).parent / "lsm"

@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from stdnum.cn import ric, uscc
 
-from engine.catalog import ColumnSpec
-from engine.normalize import ids
-from engine.normalize.columns import normalize_values
+from engine.ingest.normalize import ids
+from engine.ingest.normalize.columns import normalize_values
+from engine.spec.catalog import ColumnSpec
 
 USCC_ALPHABET = ids.USCC_ALPHABET
 ID_COLUMN = ColumnSpec(name="c", type="id_cn", zh="身份证号")

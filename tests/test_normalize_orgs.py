@@ -5,7 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from engine.normalize.orgs import OrgKeyRules, division_names
+from engine.ingest.normalize.orgs import OrgKeyRules, division_names
 
 
 def keys(rules: OrgKeyRules, *names: str) -> list[str]:

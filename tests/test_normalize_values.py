@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 from builders import valid_id
 
-from engine.catalog import ColumnSpec
-from engine.normalize.columns import normalize_values
+from engine.ingest.normalize.columns import normalize_values
+from engine.spec.catalog import ColumnSpec
 
 
 def norm(kind: str, cells: list, **spec):

@@ -10,13 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from engine.catalog import load_catalogue
-from engine.errors import SpecError
-from engine.ingest import DatasetResult, IngestResult
+from engine.ingest.ingest import DatasetResult, IngestResult
+from engine.ingest.normalize.ids import ID_CHECK_CHARS, ID_WEIGHTS, USCC_ALPHABET, USCC_WEIGHTS
 from engine.masking import mask_id
-from engine.model.testing import staged_from_rows
-from engine.normalize.ids import ID_CHECK_CHARS, ID_WEIGHTS, USCC_ALPHABET, USCC_WEIGHTS
-from engine.quality import QualityResult, basic_checks, render_quality_html, run_expectations
+from engine.model_tests import staged_from_rows
+from engine.quality.expectations import run_expectations
+from engine.quality.gates import basic_checks
+from engine.quality.results import QualityResult
+from engine.report.quality_page import render_quality_html
+from engine.spec.catalog import load_catalogue
+from engine.spec.errors import SpecError
 
 AS_OF = dt.date(2024, 6, 30)
 FULL_ID = re.compile(r"\d{17}[\dXx]")

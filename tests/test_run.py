@@ -15,7 +15,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 from conftest import LSM, REPO, SAMPLE_AS_OF, run_lsm
 
-from engine.runs import RunLock
+from engine.runs.directory import RunLock
 
 CONTRACT_COLUMNS = {
     "run_id": "string", "model_id": "string", "rule_id": "string", "clue_id": "string", "subject_type": "string",
@@ -216,8 +216,8 @@ def test_killed_run_never_becomes_latest_and_leaves_nothing_that_looks_complete(
 def test_report_shows_all_ten_models_and_explains_each_listed_score(sample_run):
     import html
 
-    from engine.model.load import load_model
     from engine.report.html import TOP_N
+    from engine.spec.load import load_model
 
     _, run_dir, _, _ = sample_run
     page = (run_dir / "report.html").read_text(encoding="utf-8")

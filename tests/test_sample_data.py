@@ -45,7 +45,7 @@ def _header(path) -> list[str]:
 def test_truth_for_every_rule_and_every_dataset_in_every_messy_form(sample_root):
     from test_evaluation import ALL_MODELS, RULES
 
-    from engine.catalog import load_catalogue
+    from engine.spec.catalog import load_catalogue
 
     truth = json.loads((sample_root / "truth.json").read_text(encoding="utf-8"))
     for model in ALL_MODELS:
@@ -89,7 +89,7 @@ def test_org_variants_keep_the_key_and_lookalikes_never_match():
     import polars as pl
     from rapidfuzz.fuzz import ratio
 
-    from engine.normalize.orgs import OrgKeyRules
+    from engine.ingest.normalize.orgs import OrgKeyRules
     from sample_data.orgs import OrgFactory
 
     orgs = OrgFactory(random.Random(5))

@@ -15,9 +15,10 @@ import pyarrow as pa
 import pytest
 from sqlglot import exp, parse_one
 
-from engine.execute.duckdb_backend import DuckDBBackend, ModelRunError
+from engine.execute.backend import ModelRunError
+from engine.execute.duckdb_backend import DuckDBBackend
 from engine.execute.guard import StatementRefused, checked_sql
-from engine.plan import ModelPlan, Step
+from engine.plan.steps import ModelPlan, RelationStep
 from engine.sql import create_statement, select_all, table_ref
 
 CANARY = Path("/tmp/lsm-s1-engine-canary")
@@ -114,7 +115,7 @@ def test_a_model_past_its_time_limit_fails_alone_and_the_connection_goes_on(back
     backend.create_from_arrow("ds_slow", rows)
     pairs = exp.select(exp.Count(this=exp.Star()).as_("n")).from_(table_ref("ds_slow", "x")).join(
         table_ref("ds_slow", "y"), on="levenshtein(x.a, y.a) < 2", join_type="inner")
-    slow = ModelPlan("slow", "1", "f", "慢", "", "", "", "person", [], steps=[Step("m_slow__all", "relation", pairs)])
+    slow = ModelPlan("slow", "1", "慢", "", "", "", "person", [], steps=[RelationStep(name="m_slow__all", query=pairs)])
     with pytest.raises(ModelRunError) as caught:
         backend.run_model(slow, timeout=1.0)
     assert "time limit of 1 s" in str(caught.value)

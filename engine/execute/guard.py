@@ -6,7 +6,7 @@ renders the statement, parses the text back, and refuses it unless it is exactly
 an expected kind (a temporary table/view created from a query, or a query), reads only tables by
 bare name that the backend knows, and holds no statement, command or table function anywhere
 inside. Behind it, the DuckDB connection that runs models cannot touch the file system at all
-(:mod:`engine.execute.connection`).
+(:mod:`engine.database`).
 
 Example::
 

@@ -21,8 +21,8 @@ from pathlib import Path
 import jinja2
 import pyarrow as pa
 
+from engine.atomic import atomic_write_bytes
 from engine.masking import mask_ids
-from engine.report.outputs import atomic_write_bytes
 
 TOP_N = 20
 STATUS_ZH = {"ok": "完成", "failed": "失败", "skipped": "跳过", "partial": "部分完成"}

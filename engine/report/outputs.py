@@ -16,14 +16,13 @@ Example::
 from __future__ import annotations
 
 import io
-import os
 import re
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
-import pyarrow.parquet as pq
 
+from engine.atomic import atomic_parquet, atomic_target, atomic_write_bytes
 from engine.report.cells import neutralise, neutralise_table
 
 HEADERS_ZH = {
@@ -34,21 +33,6 @@ HEADERS_ZH = {
 }
 SUBJECT_TYPES_ZH = {"person": "自然人", "license": "许可证照", "penalty": "行政处罚", "permit": "施工许可",
                     "deposit": "保证金", "complaint": "投诉", "person_year": "人员年度"}
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-
-
-def atomic_parquet(table: pa.Table, path: Path) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    pq.write_table(table, tmp, compression="zstd")
-    os.replace(tmp, path)
 
 
 def write_csv_with_bom(table: pa.Table, path: Path) -> None:
@@ -73,8 +57,12 @@ def write_xlsx(clues: pa.Table, path: Path, models: list[dict]) -> None:
     """One sheet per model (Chinese headers) plus a summary sheet first."""
     import xlsxwriter
 
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    book = xlsxwriter.Workbook(str(tmp), {"strings_to_numbers": False, "strings_to_urls": False})
+    with atomic_target(path) as tmp:
+        _write_book(xlsxwriter.Workbook(str(tmp), {"strings_to_numbers": False, "strings_to_urls": False}),
+                    clues, models)
+
+
+def _write_book(book, clues: pa.Table, models: list[dict]) -> None:
     header = book.add_format({"bold": True, "bg_color": "#DDE4EE", "border": 1, "text_wrap": True})
     money = book.add_format({"num_format": "#,##0.00"})
     date = book.add_format({"num_format": "yyyy-mm-dd"})
@@ -122,7 +110,6 @@ def write_xlsx(clues: pa.Table, path: Path, models: list[dict]) -> None:
         sheet.set_column(names.index("summary"), names.index("summary"), 80)
         sheet.set_column(names.index("subject_id"), names.index("subject_name"), 20)
     book.close()
-    os.replace(tmp, path)
 
 
 def _as_datetime(value):

@@ -1,0 +1,18 @@
+"""SQL dialects the engine renders its plans in: DuckDB (sqlglot's own) and our Spark dialect.
+
+Plans hold ASTs; only a backend (or ``lsm explain``) renders them, through :func:`render`.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from engine.dialects.spark import LsmSpark
+
+DIALECTS = {"duckdb": "duckdb", "spark": LsmSpark}
+
+
+def render(expression: exp.Expression, dialect: str = "duckdb", pretty: bool = False) -> str:
+    if dialect not in DIALECTS:
+        raise ValueError(f"unknown dialect '{dialect}' (known: {', '.join(DIALECTS)})")
+    return expression.sql(dialect=DIALECTS[dialect], pretty=pretty)

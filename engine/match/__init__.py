@@ -1,1 +1,0 @@
-"""Entity matching: comparators, batch features, Fellegi–Sunter parameters, the match steps."""

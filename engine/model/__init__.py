@@ -1,1 +1,0 @@
-"""The model language: spec (what analysts write), load, expressions, compile."""

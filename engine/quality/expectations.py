@@ -1,0 +1,378 @@
+"""The declared data-quality checks, run through great-expectations (GX 1.x).
+
+One ephemeral GX context per call, one pandas datasource, and per dataset one
+batch: the staged Parquet of its accepted rows, read with only the columns its
+checks need (plus, for ``valid_id_rate``, one derived column: the ID's check
+flag, null where the ID is empty). Each declared check becomes one or more GX
+expectations in the dataset's suite:
+
+================  ==================================================================
+check             expectation
+================  ==================================================================
+non_null_rate     ExpectColumnValuesToNotBeNull(mostly=min), one per column
+valid_id_rate     ExpectColumnValuesToBeInSet([True], mostly=min) on the check flag
+value_set         ExpectColumnValuesToBeInSet(values, mostly=min)
+date_range        ExpectColumnValuesToBeBetween(min_date, max_date, mostly=min)
+row_count_change  ExpectTableRowCountToBeBetween(previous × (1 − max_drop), previous × (1 + max_growth))
+freshness         ExpectColumnMaxToBeBetween(min_value = as_of − days)
+unique            ExpectColumnValuesToBeUnique / ExpectCompoundColumnsToBeUnique (mostly=min)
+not_empty         ExpectTableRowCountToBeBetween(min_value=1): a header-only export is an empty
+                  dataset, and whether the night may use it is this check's decision
+================  ==================================================================
+
+Empty cells are not counted by the column-value expectations (except
+non_null_rate, which counts them). GX sends no analytics and prints no
+progress bars. Values from ID columns are masked before they reach a result.
+
+Example::
+
+    run_expectations(catalogue, ingested, dt.date(2024, 6, 30), previous_rows={"dibao_payments": 17000})
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+import polars as pl
+
+from engine.ingest.ingest import DatasetResult, IngestResult, empty_staged_frame
+from engine.ingest.normalize.orgs import OrgKeyRules
+from engine.masking import mask_id, mask_text
+from engine.quality.results import QualityResult
+from engine.spec.catalog import Catalogue, DatasetSpec, QualityCheckSpec, resolve_date_bound
+
+ID_TYPES = ("id_cn", "credit_code", "party_id")
+EXAMPLES = 5
+_GX: Any = None
+
+
+def _gx():
+    """great-expectations, imported once, with analytics off (set before the import)."""
+    global _GX
+    if _GX is None:
+        os.environ["GX_ANALYTICS_ENABLED"] = "False"
+        import great_expectations as gx
+
+        _GX = gx
+    return _GX
+
+
+def warm_up() -> threading.Thread:
+    """Start importing great-expectations in the background (seconds) while the caller ingests."""
+    thread = threading.Thread(target=_gx, name="gx-import", daemon=True)
+    thread.start()
+    return thread
+
+
+def _context(gx):
+    """An in-memory context: no files, no docs site, no analytics, no progress bars."""
+    from great_expectations.data_context.types.base import (
+        DataContextConfig,
+        InMemoryStoreBackendDefaults,
+        ProgressBarsConfig,
+    )
+
+    config = DataContextConfig(store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+                               analytics_enabled=False,
+                               progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False))
+    return gx.get_context(mode="ephemeral", project_config=config)
+
+
+# --------------------------------------------------------------------------- per check
+
+
+@dataclass
+class _Plan:
+    """One declared check: its GX expectations and how to read their results."""
+
+    spec: QualityCheckSpec
+    name: str
+    expectation: str
+    expectations: list = field(default_factory=list)
+    result: QualityResult | None = None  # decided without GX (row_count_change with no previous load)
+
+
+def _valid_flag(column: str) -> str:
+    return f"__valid__{column}"
+
+
+def _needed_columns(dataset: DatasetSpec) -> list[str]:
+    """The staged columns the dataset's checks read."""
+    needed: list[str] = []
+    for check in dataset.quality:
+        for name in check.targets:
+            needed.append(name)
+            if check.check == "valid_id_rate":
+                kind = dataset.column(name).type
+                needed += [f"{name}_valid_id", f"{name}_valid_code"] if kind == "party_id" else [f"{name}_valid"]
+    return list(dict.fromkeys(needed)) or ["_row"]
+
+
+def _load_frame(catalogue: Catalogue, dataset: DatasetSpec, result: DatasetResult):
+    """The staged rows as a pandas frame: only the needed columns, plus the derived ID-check flags."""
+    columns = _needed_columns(dataset)
+    if result.staged:
+        frame = pl.read_parquet(result.staged, columns=columns)
+    else:  # every row was quarantined (or the files had only headers): zero rows, right types
+        frame = empty_staged_frame(dataset, OrgKeyRules.of(catalogue.org_name)).select(columns)
+    derived = []
+    for name in dict.fromkeys(c.column for c in dataset.quality if c.check == "valid_id_rate"):
+        assert name is not None
+        if dataset.column(name).type == "party_id":  # a person's ID or an organisation's credit code
+            ok = pl.col(f"{name}_valid_id").fill_null(False) | pl.col(f"{name}_valid_code").fill_null(False)
+        else:
+            ok = pl.col(f"{name}_valid")
+        derived.append(pl.when(pl.col(name).is_not_null()).then(ok).otherwise(None).alias(_valid_flag(name)))
+    if derived:
+        frame = frame.with_columns(derived)
+    return frame.to_pandas()
+
+
+def _plan(gx, dataset: DatasetSpec, check: QualityCheckSpec, as_of: dt.date, rows: int,
+          previous_rows: dict[str, int] | None) -> _Plan:
+    gxe = gx.expectations
+    kind, share = check.check, check.share
+    name = check.title(dataset)
+    if kind == "non_null_rate":
+        exps = [gxe.ExpectColumnValuesToNotBeNull(column=c, mostly=share) for c in check.targets]
+    elif kind == "valid_id_rate":
+        exps = [gxe.ExpectColumnValuesToBeInSet(column=_valid_flag(check.column), value_set=[True], mostly=share)]
+    elif kind == "value_set":
+        values = list(check.values or dataset.column(check.column).values)
+        exps = [gxe.ExpectColumnValuesToBeInSet(column=check.column, value_set=values, mostly=share)]
+    elif kind == "date_range":
+        low, high = resolve_date_bound(check.min_date, as_of), resolve_date_bound(check.max_date, as_of)
+        exps = [gxe.ExpectColumnValuesToBeBetween(column=check.column, min_value=_ts(low), max_value=_ts(high),
+                                                  mostly=share)]
+    elif kind == "freshness":
+        exps = [gxe.ExpectColumnMaxToBeBetween(column=check.column,
+                                               min_value=_ts(as_of - dt.timedelta(days=check.days or 0)))]
+    elif kind == "unique":
+        if len(check.targets) == 1:
+            exps = [gxe.ExpectColumnValuesToBeUnique(column=check.targets[0], mostly=share)]
+        else:
+            exps = [gxe.ExpectCompoundColumnsToBeUnique(column_list=list(check.targets), mostly=share)]
+    elif kind == "not_empty":
+        exps = [gxe.ExpectTableRowCountToBeBetween(min_value=1)]
+    elif kind == "row_count_change":
+        expectation = "expect_table_row_count_to_be_between"
+        previous = (previous_rows or {}).get(dataset.name)
+        if previous is None or previous <= 0:
+            observed = (f"no previous load ({rows:,} rows)" if previous is None
+                        else f"the previous load had no rows ({rows:,} rows now)")
+            return _Plan(check, name, expectation, result=QualityResult(
+                dataset.name, kind, check.blocking, True, observed, name, expectation))
+        low = math.ceil(previous * (1 - check.max_drop) - 1e-9) if check.max_drop is not None else 0
+        high = math.floor(previous * (1 + check.max_growth) + 1e-9) if check.max_growth is not None else None
+        exps = [gxe.ExpectTableRowCountToBeBetween(min_value=low, max_value=high,
+                                                   meta={"previous": previous})]
+    else:  # pragma: no cover - the catalogue's Literal type forbids it
+        raise ValueError(f"unknown check {kind}")
+    return _Plan(check, name, exps[0].expectation_type, exps)
+
+
+def _ts(day: dt.date | None) -> pd.Timestamp | None:
+    """Staged dates reach pandas as datetime64; GX compares them with a bound of the same kind
+    (a pandas Timestamp compares vectorised: 2 M rows 2.9 s, against 5.6 s with a Python datetime)."""
+    return None if day is None else pd.Timestamp(day)
+
+
+# --------------------------------------------------------------------------- reading results
+
+
+def _pct(share: float | None) -> str:
+    if share is None:
+        return "—"
+    if share >= 1:
+        return "100%"
+    text = f"{share * 100:.1f}"
+    if text == "100.0":  # never show 100% for a share below one
+        text = f"{share * 100:.3f}"
+    return text + "%"
+
+
+def _limit(share: float) -> str:
+    return f"{share * 100:.4g}%"
+
+
+def _show(value, id_like: bool | set[str]) -> str:
+    """A value as a short text; ``id_like``: mask it as an ID (or, for a row of a compound key, the set of
+    its ID columns)."""
+    if value is None or (not isinstance(value, (dict, list, tuple)) and pd.isna(value)):  # None, NaN, NaT
+        return "(空)"
+    if isinstance(value, dt.datetime):  # pandas Timestamp / datetime → its date
+        return value.date().isoformat()
+    if isinstance(value, dict):
+        ids = id_like if isinstance(id_like, set) else set(value) if id_like else set()
+        return "|".join(_show(v, k in ids) for k, v in value.items())
+    text = str(value)
+    return mask_id(text) if id_like is True else mask_text(text)
+
+
+def _examples(result: dict, id_like: bool | set[str]) -> list[str]:
+    values = result.get("partial_unexpected_list") or []
+    return list(dict.fromkeys(_show(v, id_like) for v in values))[:EXAMPLES]
+
+
+def _shares(result: dict, count_missing: bool) -> tuple[float | None, int]:
+    """The passing share and the number of values it is over."""
+    total = int(result.get("element_count") or 0)
+    missing = 0 if count_missing else int(result.get("missing_count") or 0)
+    considered = total - missing
+    if considered <= 0:
+        return None, 0
+    return 1 - int(result.get("unexpected_count") or 0) / considered, considered
+
+
+def _eg(examples: list[str]) -> str:
+    return f"; e.g. {', '.join(examples[:3])}" if examples else ""
+
+
+def _interpret(plan: _Plan, dataset: DatasetSpec, outcomes: list, frame) -> QualityResult:
+    """Turn the GX results of one check into one QualityResult with a short observed statement."""
+    spec, kind = plan.spec, plan.spec.check
+    errors = [o.exception_info for o in outcomes if (o.exception_info or {}).get("raised_exception")]
+    passed = bool(outcomes) and all(o.success for o in outcomes)
+    base = QualityResult(dataset.name, kind, spec.blocking, passed, "", plan.name, plan.expectation)
+    if errors or len(outcomes) != len(plan.expectations):
+        base.passed = False
+        message = str(errors[0].get("exception_message")) if errors else "great-expectations returned no result"
+        base.observed = "could not be evaluated: " + mask_text(message)[:300]
+        return base
+    id_columns = {c for c in spec.targets if dataset.column(c).type in ID_TYPES}
+    id_like: bool | set[str] = id_columns if len(spec.targets) > 1 else bool(id_columns)
+    results = [o.result or {} for o in outcomes]
+    need = _limit(spec.share)
+    if kind == "non_null_rate":
+        parts = []
+        for column, result in zip(spec.targets, results, strict=True):
+            share, n = _shares(result, count_missing=True)
+            parts.append((column, share, n))
+        n = parts[0][2]
+        if n == 0:
+            base.observed = "no rows"
+        elif len(parts) == 1:
+            base.observed = f"non-null {_pct(parts[0][1])} of {n:,} rows (min {need})"
+        elif passed:
+            lowest = min(p[1] for p in parts)
+            base.observed = (f"all {len(parts)} columns {'' if lowest >= 1 else '≥ '}{_pct(lowest)} non-null "
+                             f"({n:,} rows; min {need})")
+        else:
+            bad = [f"{c} {_pct(s)}" for (c, s, _), o in zip(parts, outcomes, strict=True) if not o.success]
+            base.observed = f"non-null below {need} in {', '.join(bad)} ({n:,} rows)"
+        return base
+    result = results[0]
+    if kind == "valid_id_rate":
+        share, n = _shares(result, count_missing=False)
+        column = spec.column
+        rows = result.get("partial_unexpected_index_list") or []
+        base.examples = list(dict.fromkeys(mask_id(frame[column].iloc[i]) for i in rows))[:EXAMPLES]
+        base.observed = ("no ID numbers to check" if n == 0
+                         else f"valid {_pct(share)} of {n:,} IDs (min {need}){'' if passed else _eg(base.examples)}")
+        return base
+    if kind in ("value_set", "date_range", "unique"):
+        share, n = _shares(result, count_missing=False)
+        base.examples = _examples(result, id_like)
+        if kind == "value_set":
+            what = "in the value set"
+        elif kind == "date_range":
+            cfg = outcomes[0].expectation_config.kwargs
+            low, high = cfg.get("min_value"), cfg.get("max_value")
+            what = f"within [{_show(low, False) if low else '…'}, {_show(high, False) if high else '…'}]"
+        else:
+            what = "unique"
+        if n == 0:
+            base.observed = "no values to check"
+        else:
+            base.observed = f"{what} {_pct(share)} of {n:,} values (min {need}){'' if passed else _eg(base.examples)}"
+        return base
+    if kind == "freshness":
+        newest = result.get("observed_value")
+        limit = outcomes[0].expectation_config.kwargs.get("min_value")
+        shown = _show(newest, False) if newest is not None else "(空)"
+        if shown == "(空)":
+            base.observed = f"no values (newest must be on or after {_show(limit, False)})"
+        else:
+            relation = "on or after" if passed else "is older than"
+            base.observed = f"newest {shown} {relation} {_show(limit, False)} (as_of − {spec.days} days)"
+        return base
+    if kind == "not_empty":
+        rows = int(result.get("observed_value") or 0)
+        base.observed = f"{rows:,} rows accepted" if rows else "0 rows accepted (the files hold no data rows)"
+        return base
+    if kind == "row_count_change":
+        rows = int(result.get("observed_value") or 0)
+        previous = outcomes[0].expectation_config.meta.get("previous")
+        change = (rows - previous) / previous
+        allowed = []
+        if spec.max_drop is not None:
+            allowed.append(f"drop ≤ {_limit(spec.max_drop)}")
+        if spec.max_growth is not None:
+            allowed.append(f"growth ≤ {_limit(spec.max_growth)}")
+        base.observed = (f"{rows:,} rows vs {previous:,} in the previous load ({change:+.1%}; "
+                         f"allowed {', '.join(allowed)})")
+        return base
+    raise ValueError(f"unknown check {kind}")  # pragma: no cover
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def run_expectations(catalogue: Catalogue, ingested: IngestResult, as_of: dt.date,
+                     previous_rows: dict[str, int] | None = None) -> list[QualityResult]:
+    """Run every ``quality:`` check of the catalogue on the ingested (staged) datasets.
+
+    ``previous_rows``: accepted rows per dataset in the previous load, for ``row_count_change``
+    (a dataset absent from it has no previous load, and the check passes). Datasets that were not
+    ingested (missing, or failed) are skipped: the basic gates already block them.
+    great-expectations is imported on first use (the import takes seconds; see :func:`warm_up`)."""
+    todo = [(catalogue.dataset(d.name), d) for d in ingested.datasets
+            if d.name in catalogue.names and not d.missing and not d.error and catalogue.dataset(d.name).quality]
+    if not todo:
+        return []
+    gx = _gx()
+    context = _context(gx)
+    source = context.data_sources.add_pandas("lsm_staged")
+    results: list[QualityResult] = []
+    for dataset, ingested_dataset in todo:
+        try:
+            results += _run_dataset(gx, source, catalogue, dataset, ingested_dataset, as_of, previous_rows)
+        except Exception as exc:  # a check that cannot run fails (and blocks, if blocking); the run goes on
+            message = f"could not be evaluated: {type(exc).__name__}: {mask_text(str(exc))[:300]}"
+            results += [QualityResult(dataset.name, c.check, c.blocking, False, message, c.title(dataset))
+                        for c in dataset.quality]
+    return results
+
+
+def _run_dataset(gx, source, catalogue: Catalogue, dataset: DatasetSpec, ingested_dataset: DatasetResult,
+                 as_of: dt.date, previous_rows: dict[str, int] | None) -> list[QualityResult]:
+    """One dataset: one batch of its staged rows, one suite of its checks' expectations."""
+    results: list[QualityResult] = []
+    frame = _load_frame(catalogue, dataset, ingested_dataset)
+    plans = [_plan(gx, dataset, check, as_of, len(frame), previous_rows) for check in dataset.quality]
+    expectations = []
+    for i, plan in enumerate(plans):
+        for k, expectation in enumerate(plan.expectations):
+            expectation.meta = {**(expectation.meta or {}), "lsm_check": i, "lsm_part": k}
+            expectations.append(expectation)
+    outcomes: dict[int, list] = {}
+    if expectations:
+        suite = gx.ExpectationSuite(name=f"lsm.{dataset.name}", expectations=expectations)
+        batch = (source.add_dataframe_asset(dataset.name).add_batch_definition_whole_dataframe("staged")
+                 .get_batch(batch_parameters={"dataframe": frame}))
+        validation = batch.validate(suite, result_format={"result_format": "SUMMARY",
+                                                          "partial_unexpected_count": 20})
+        for outcome in validation.results:
+            meta = outcome.expectation_config.meta
+            outcomes.setdefault(meta["lsm_check"], []).append(outcome)
+        for parts in outcomes.values():
+            parts.sort(key=lambda o: o.expectation_config.meta["lsm_part"])
+    for i, plan in enumerate(plans):
+        results.append(plan.result or _interpret(plan, dataset, outcomes.get(i, []), frame))
+    return results
