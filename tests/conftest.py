@@ -51,3 +51,13 @@ def sample_run(sample_root, tmp_path_factory):
     payload = json.loads(proc.stdout)
     truth = json.loads((sample_root / "truth.json").read_text(encoding="utf-8"))
     return out, Path(payload["run_dir"]), payload, truth
+
+
+def pytest_addoption(parser):
+    parser.addoption("--update-goldens", action="store_true", default=False,
+                     help="rewrite the golden plan fixtures (tests/fixtures) from the current compiler")
+
+
+@pytest.fixture
+def update_goldens(request) -> bool:
+    return request.config.getoption("--update-goldens")

@@ -34,7 +34,17 @@ DISTANCES = {"levenshtein", "damerau_levenshtein", "jaro_winkler_similarity", "j
 
 
 class BoundError(Exception):
-    """An expression that could build too large a value or cost too much; the message says which part."""
+    """An expression that could build too large a value or cost too much; the message says which part
+    (and ``offset`` where it starts in the expression's text)."""
+
+    def __init__(self, message: str, offset: int | None = None):
+        super().__init__(message)
+        self.offset = offset
+
+
+def _start(node: exp.Expression) -> int | None:
+    starts = [n.meta["start"] for n in node.walk() if "start" in n.meta]
+    return min(starts) if starts else None
 
 
 def _literal_text(node: exp.Expression) -> str | None:
@@ -94,22 +104,22 @@ def check_bounds(tree: exp.Expression) -> None:
         size = measure.size[id(node)]
         if isinstance(node, exp.Literal) and size > MAX_CONSTANT:
             raise BoundError(f"a literal of {size:,} characters is longer than the {MAX_CONSTANT:,} allowed; "
-                             f"put large values in a lookup table or a dataset")
+                             f"put large values in a lookup table or a dataset", _start(node))
         if isinstance(node, (exp.Column, exp.Literal, exp.Identifier)):
             continue
         if measure.constant[id(node)] and size > MAX_CONSTANT:
             raise BoundError(f"'{_short(node)}' builds a constant of up to {size:,} characters "
-                             f"(at most {MAX_CONSTANT:,} allowed)")
+                             f"(at most {MAX_CONSTANT:,} allowed)", _start(node))
         if size > MAX_VALUE:
             raise BoundError(f"'{_short(node)}' can build up to {size:,} characters per row "
-                             f"(at most {MAX_VALUE:,} allowed): nested replace() multiplies lengths")
+                             f"(at most {MAX_VALUE:,} allowed): nested replace() multiplies lengths", _start(node))
         if _function_name(node) in DISTANCES or isinstance(node, (exp.Levenshtein, exp.JarowinklerSimilarity)):
             arguments = _arguments(node)[:2]
             if len(arguments) == 2:
                 a, b = measure.size[id(arguments[0])], measure.size[id(arguments[1])]
                 if a * b > MAX_DISTANCE_COST:
                     raise BoundError(f"'{_short(node)}' compares strings of up to {a:,} × {b:,} characters per "
-                                     f"row (at most {MAX_DISTANCE_COST:,} character pairs allowed)")
+                                     f"row (at most {MAX_DISTANCE_COST:,} character pairs allowed)", _start(node))
 
 
 def _short(node: exp.Expression) -> str:

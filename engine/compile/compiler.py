@@ -95,8 +95,13 @@ class Compiler:
         try:
             return check(text, scope, level, as_of=self.as_of)
         except ExpressionError as exc:
-            self.problem(path, str(exc))
+            self.expression_problem(path, text, exc)
             return exp.Null()
+
+    def expression_problem(self, path: tuple, text, exc: ExpressionError) -> None:
+        """A problem located at the offending token inside the expression, not at the start of its value."""
+        doc = self.loaded.doc
+        self.problems.append(doc.problem_at(doc.token_location(path, text, exc.offset), str(exc)))
 
     def obj(self, name: str, path: tuple) -> ObjectInfo | None:
         if name in self.objects:

@@ -43,7 +43,23 @@ MAX_EXPANDED_NODES = 50_000  # an expression's size once domain functions are ex
 
 
 class ExpressionError(Exception):
-    """A problem with one expression; the caller adds the file location."""
+    """A problem with one expression; the caller adds the file location. ``offset``: where in the
+    expression's text the offending token starts (0-based), when known."""
+
+    def __init__(self, message: str, offset: int | None = None):
+        super().__init__(message)
+        self.offset = offset
+
+
+def token_offset(node: exp.Expression) -> int | None:
+    """Where a node's first token starts in the parsed text (sqlglot records it on identifiers,
+    functions and literals)."""
+    starts = [n.meta["start"] for n in node.walk() if "start" in n.meta]
+    return min(starts) if starts else None
+
+
+def _at(node: exp.Expression, message: str) -> ExpressionError:
+    return ExpressionError(message, token_offset(node))
 
 
 class Level(enum.Enum):
@@ -273,8 +289,8 @@ def parse(text: str | int | float | bool) -> exp.Expression:
         statements = sqlglot.parse(text, read="duckdb")
     except ParseError as exc:
         first = exc.errors[0] if exc.errors else {}
-        where = f" at character {first.get('col')}" if first.get("col") else ""
-        raise ExpressionError(f"cannot parse '{shown(text, 80)}'{where}: {first.get('description', exc)}") from None
+        offset = _parse_error_offset(text, first)
+        raise ExpressionError(f"cannot parse '{shown(text, 80)}': {first.get('description', exc)}", offset) from None
     except (RecursionError, SqlglotError) as exc:
         why = "it is nested too deeply" if isinstance(exc, RecursionError) else str(exc).splitlines()[0]
         raise ExpressionError(f"cannot parse '{shown(text, 80)}': {why}") from None
@@ -292,6 +308,15 @@ def parse(text: str | int | float | bool) -> exp.Expression:
     return tree
 
 
+def _parse_error_offset(text: str, error: dict) -> int | None:
+    """sqlglot reports the line and the (1-based) column where the offending token ends."""
+    line, col = error.get("line"), error.get("col")
+    if not line or not col:
+        return None
+    before = sum(len(t) + 1 for t in text.split("\n")[: line - 1])
+    return max(before + col - len(error.get("highlight") or " "), 0)
+
+
 def check(text: str | int | float | bool, scope: Scope, level: Level, domain: Domain = DOMAIN,
           as_of: dt.date | None = None) -> exp.Expression:
     """Parse, check and expand an expression; returns the AST to embed (columns qualified)."""
@@ -301,7 +326,7 @@ def check(text: str | int | float | bool, scope: Scope, level: Level, domain: Do
     try:
         check_bounds(tree)
     except BoundError as exc:
-        raise ExpressionError(str(exc)) from None
+        raise ExpressionError(str(exc), exc.offset) from None
     size = expanded_size(tree, domain)
     if size > MAX_EXPANDED_NODES:
         raise ExpressionError(f"the expression expands to about {size:,} SQL nodes (at most {MAX_EXPANDED_NODES:,}): "
@@ -340,38 +365,38 @@ def expanded_size(tree: exp.Expression, domain: Domain = DOMAIN) -> int:
 def _check_nodes(tree: exp.Expression, text, domain: Domain, level: Level) -> None:
     for node in tree.walk():
         if isinstance(node, (exp.Query, exp.Subquery, exp.Exists)):
-            raise ExpressionError(f"subqueries are not allowed ('{text}'); declare a relation or a semi/anti join")
+            raise _at(node, f"subqueries are not allowed ('{text}'); declare a relation or a semi/anti join")
         if isinstance(node, (exp.Table, exp.ReadCSV, exp.ReadParquet)) or type(node).__name__.startswith("Read"):
-            raise ExpressionError(f"table functions and table references are not allowed: "
+            raise _at(node, f"table functions and table references are not allowed: "
                                   f"{node.sql('duckdb')[:60]}")
         if isinstance(node, (exp.Placeholder, exp.Parameter, exp.SessionParameter)):
-            raise ExpressionError(f"parameters are not allowed: {node.sql('duckdb')}")
+            raise _at(node, f"parameters are not allowed: {node.sql('duckdb')}")
         if isinstance(node, (exp.Lambda, exp.Window)):
-            raise ExpressionError(f"{'lambdas' if isinstance(node, exp.Lambda) else 'window functions'} "
+            raise _at(node, f"{'lambdas' if isinstance(node, exp.Lambda) else 'window functions'} "
                                   f"are not allowed in model expressions: {node.sql('duckdb')[:60]}")
         if isinstance(node, exp.Anonymous):
             name = node.name.lower()
             if name in domain.functions:
                 arity = domain.functions[name][0]
                 if len(node.expressions) != arity:
-                    raise ExpressionError(f"{name}() takes {arity} argument(s), got {len(node.expressions)}")
+                    raise _at(node, f"{name}() takes {arity} argument(s), got {len(node.expressions)}")
                 continue
             if name in NAMED_ANONYMOUS:
                 continue
-            raise ExpressionError(f"function {name}() is not allowed (allowed: the domain functions "
+            raise _at(node, f"function {name}() is not allowed (allowed: the domain functions "
                                   f"{sorted(domain.functions)} and common SQL functions)")
         if isinstance(node, AGGREGATES):
             if level is not Level.GROUP:
-                raise ExpressionError(f"aggregate {node.sql('duckdb')[:40]} is only allowed where rows are "
+                raise _at(node, f"aggregate {node.sql('duckdb')[:40]} is only allowed where rows are "
                                       f"grouped (clue fields, grouped relations)")
             continue
         if isinstance(node, exp.Star) and not isinstance(node.parent, exp.Count):
-            raise ExpressionError("* is only allowed in count(*)")
+            raise _at(node, "* is only allowed in count(*)")
         if isinstance(node, SCALAR_FUNCTIONS + STRUCTURE):
             continue
         if isinstance(node, exp.Func):
-            raise ExpressionError(f"function {node.sql('duckdb').split('(')[0]}() is not allowed")
-        raise ExpressionError(f"'{node.sql('duckdb')[:60]}' ({node.key}) is not allowed in a model expression")
+            raise _at(node, f"function {node.sql('duckdb').split('(')[0]}() is not allowed")
+        raise _at(node, f"'{node.sql('duckdb')[:60]}' ({node.key}) is not allowed in a model expression")
 
 
 def _inside_aggregate(node: exp.Expression) -> bool:
@@ -389,13 +414,17 @@ def _check_columns(tree: exp.Expression, scope: Scope, level: Level) -> None:
         if isinstance(column.parent, exp.PropertyEQ) and column.parent.this is column:
             continue  # struct_pack(name := value): the name is not a column
         if column.args.get("db") or column.args.get("catalog"):
-            raise ExpressionError(f"'{column.sql('duckdb')}': write alias.column")
-        table, name = scope.resolve(column.table, column.name)
+            raise _at(column, f"'{column.sql('duckdb')}': write alias.column")
+        try:
+            table, name = scope.resolve(column.table, column.name)
+        except ExpressionError as exc:
+            exc.offset = token_offset(column)
+            raise
         if table:
             column.set("table", exp.to_identifier(table))
         if (level is Level.GROUP and table and not _inside_aggregate(column)
                 and f"{table}.{name}" not in scope.group_keys):
-            raise ExpressionError(f"{table}.{name} must be inside an aggregate (e.g. any_value({table}.{name}))"
+            raise _at(column, f"{table}.{name} must be inside an aggregate (e.g. any_value({table}.{name}))"
                                       f" or be grouped on")
 
 

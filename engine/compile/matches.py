@@ -68,7 +68,7 @@ def _block_keys(c: Compiler, rule: str | list[str], la: str, left: ObjectInfo, r
     try:
         tree = check(rule, Scope({la: set(left.columns), ra: set(right.columns)}), Level.ROW, as_of=c.as_of)
     except ExpressionError as exc:
-        c.problem(path, str(exc))
+        c.expression_problem(path, rule, exc)
         return None
     conjuncts = list(tree.flatten()) if isinstance(tree, exp.And) else [tree]
     lefts, rights = [], []

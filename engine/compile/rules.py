@@ -24,6 +24,7 @@ from sqlglot import exp
 
 from engine.compile.compiler import Compiler
 from engine.compile.expressions import ExpressionError, Level, Scope, check
+from engine.plan.fingerprint import AS_OF_MARK
 from engine.plan.steps import (
     CluesStep,
     EvidenceStep,
@@ -112,7 +113,7 @@ def _rank_terms(c: Compiler, entries: list[str], names: set[str], path: tuple) -
         try:
             tree = check(text, Scope(names=names), Level.CLUE, as_of=c.as_of)
         except ExpressionError as exc:
-            c.problem((*path, i), str(exc))
+            c.expression_problem((*path, i), entry, exc)
             continue
         terms.append(exp.Ordered(this=_qualify(tree, "r"), desc=direction == "DESC", nulls_first=False))
     return terms
@@ -221,7 +222,7 @@ def compile_rule(c: Compiler, rule: RuleSpec, path: tuple) -> RulePlan | None:
         try:
             tree = _qualify(check(signal.value, Scope(names=value_names), Level.CLUE, as_of=c.as_of), "c")
         except ExpressionError as exc:
-            c.problem((*spath, "value"), str(exc))
+            c.expression_problem((*spath, "value"), signal.value, exc)
             continue
         number = exp.cast(tree, "DOUBLE")
         if signal.scale == "max":
@@ -307,6 +308,13 @@ def _score_explanation(signals: list[tuple[str, exp.Expression, float, str]]) ->
     parts.append(exp.Literal.string(" = "))
     parts.append(exp.Format(this=exp.Literal.string("{:.2f}"), expressions=[exp.column("score", "r")]))
     return exp.Concat(expressions=parts)
+
+
+def _as_of_literal(as_of) -> exp.Literal:
+    """The run's as-of date in the evidence, marked so the plan's fingerprint leaves it out."""
+    literal = exp.Literal.string(as_of.isoformat())
+    literal.meta[AS_OF_MARK] = True
+    return literal
 
 
 def source_entry(dataset, alias: str) -> exp.Expression:
@@ -434,7 +442,7 @@ def _output_query(c: Compiler, rule: RuleSpec, stem: str, subject_type: str,
         _prop("model_version", exp.Literal.string(c.spec.version)),
         _prop("rule", exp.Literal.string(rule.id)),
         _prop("legal_basis", exp.Literal.string(c.spec.legal_basis.citation)),
-        _prop("as_of", exp.Literal.string(c.as_of.isoformat())),
+        _prop("as_of", _as_of_literal(c.as_of)),
         _prop("subject", exp.Struct(expressions=[_prop("type", exp.Literal.string(subject_type)),
                                                   _prop("id", exp.column("subject_id", r)),
                                                   _prop("name", exp.column("subject_name", r))])),

@@ -64,6 +64,7 @@ class ModelOutcome:
     clues: int = 0
     seconds: float = 0.0
     reused: bool = False  # read back from the model cache (same model, inputs and as-of)
+    metadata_fingerprint: str = ""  # titles, descriptions, tests: changes nothing in the results
 
 
 @dataclass
@@ -109,6 +110,12 @@ class RunOptions:
     model_timeout: float | None = DEFAULT_MODEL_TIMEOUT  # seconds one model may take (None: no limit)
 
 
+def _outcome(plan: ModelPlan, status: str, reason: str | None = None, clues: int = 0, seconds: float = 0.0,
+             reused: bool = False) -> ModelOutcome:
+    return ModelOutcome(plan.model_id, plan.version, plan.fingerprint, status, reason, clues, seconds, reused,
+                        plan.metadata_fingerprint)
+
+
 def run_models(backend: Backend, plans: list[ModelPlan], blocked: dict[str, str], reporter,
                cache: ModelCache | None = None, keys: dict[str, str] | None = None,
                timeout: float | None = DEFAULT_MODEL_TIMEOUT) -> tuple[list[ModelOutcome], list[pa.Table]]:
@@ -116,8 +123,8 @@ def run_models(backend: Backend, plans: list[ModelPlan], blocked: dict[str, str]
     for plan in plans:
         reasons = [f"{d}: {blocked[d]}" for d in plan.datasets if d in blocked]
         if reasons:
-            outcomes.append(ModelOutcome(plan.model_id, plan.version, plan.fingerprint, "skipped",
-                                         "数据质量检查未通过 / blocking data-quality check failed — " + "; ".join(reasons)))
+            outcomes.append(_outcome(plan, "skipped",
+                                     "数据质量检查未通过 / blocking data-quality check failed — " + "; ".join(reasons)))
             reporter.event("model_skipped", model=plan.model_id, reason=outcomes[-1].reason)
             continue
         start = time.perf_counter()
@@ -125,8 +132,7 @@ def run_models(backend: Backend, plans: list[ModelPlan], blocked: dict[str, str]
         hit = cache.get(plan.model_id, key) if cache is not None and key else None
         if hit is not None:
             table, backend.match_reports[plan.model_id] = hit
-            outcomes.append(ModelOutcome(plan.model_id, plan.version, plan.fingerprint, "ok", None, table.num_rows,
-                                         time.perf_counter() - start, reused=True))
+            outcomes.append(_outcome(plan, "ok", None, table.num_rows, time.perf_counter() - start, reused=True))
             tables.append(table)
             reporter.event("model_reused", model=plan.model_id, clues=table.num_rows, key=key)
             continue
@@ -134,15 +140,13 @@ def run_models(backend: Backend, plans: list[ModelPlan], blocked: dict[str, str]
             table = backend.run_model(plan, timeout)
         except ModelRunError as exc:
             reason = mask_ids(str(exc))  # DuckDB quotes offending values: they may be ID numbers
-            outcomes.append(ModelOutcome(plan.model_id, plan.version, plan.fingerprint, "failed", reason,
-                                         seconds=time.perf_counter() - start))
+            outcomes.append(_outcome(plan, "failed", reason, seconds=time.perf_counter() - start))
             reporter.event("model_failed", model=plan.model_id, reason=reason)
             continue
         seconds = time.perf_counter() - start
         if cache is not None and key:
             cache.put(plan.model_id, key, table, backend.match_reports.get(plan.model_id, {}))
-        outcomes.append(ModelOutcome(plan.model_id, plan.version, plan.fingerprint, "ok", None, table.num_rows,
-                                     seconds))
+        outcomes.append(_outcome(plan, "ok", None, table.num_rows, seconds))
         tables.append(table)
         reporter.event("model_done", model=plan.model_id, clues=table.num_rows, seconds=round(seconds, 3))
     return outcomes, tables

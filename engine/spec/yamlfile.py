@@ -46,6 +46,27 @@ class LocatedDocument:
         source = lines[location.line - 1] if 0 < location.line <= len(lines) else None
         return Problem(location, message, source=source)
 
+    def token_location(self, path: Path_, text: object, offset: int | None) -> Location:
+        """Where the token at ``offset`` of the text written at ``path`` stands in the file.
+
+        The token is found in the source from the value's start on (its n-th occurrence, as in the
+        text), which holds for plain, quoted and block scalars alike; else the value's location."""
+        base = self.where(path)
+        lines = self.sources.get(base.file)
+        if offset is None or not isinstance(text, str) or not lines or not 0 <= offset < len(text):
+            return base
+        token = _TOKEN.match(text, offset)
+        snippet = token.group(0) if token else text[offset]
+        wanted, seen = text[:offset].count(snippet), 0
+        for row in range(base.line - 1, min(len(lines), base.line + 200)):
+            position = lines[row].find(snippet, base.column - 1 if row == base.line - 1 else 0)
+            while position >= 0:
+                if seen == wanted:
+                    return Location(base.file, row + 1, position + 1)
+                seen += 1
+                position = lines[row].find(snippet, position + 1)
+        return base
+
     def where(self, path: Path_) -> Location:
         """The location of ``path``, or of its nearest ancestor that has one."""
         path = tuple(path)
@@ -56,6 +77,7 @@ class LocatedDocument:
         return self.locations.get((), Location(self.file, 1, 1))
 
 
+_TOKEN = re.compile(r"[\w\"]+(?:\.[\w\"]+)*")  # an identifier or alias.column, as written
 MAX_FILE_BYTES = 32 << 20  # a model file (with a 100,000-row lookup table) is a few MB
 MAX_NODES = 2_000_000  # values built from one file, aliases expanded: a "billion laughs" stops here
 MAX_DEPTH = 64  # nested lists and mappings (a model nests about ten deep)
