@@ -19,7 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from engine.masking import mask_ids
-from engine.project import DEFAULT_DATA, EngineUnavailable, Project
+from engine.project import DEFAULT_DATA, ENGINES, EngineUnavailable, Project
 from engine.reporting import RichReporter, SilentReporter
 from engine.runs.directory import LockHeld
 from engine.runs.runner import RunOptions
@@ -41,6 +41,9 @@ ModelsOpt = Annotated[Path | None, typer.Option("--models", help="模型目录 /
 DataOpt = Annotated[Path | None, typer.Option("--data", help="数据目录 / data root (default: the sample data)")]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="输出目录 / output directory (default: runs/)")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print one JSON object on stdout")]
+EngineOpt = Annotated[str, typer.Option("--engine", help="执行引擎 / execution engine: duckdb | spark")]
+MasterOpt = Annotated[str | None, typer.Option(
+    "--spark-master", help="Spark master URL (spark://host:7077, yarn, k8s://…; default: local mode)")]
 
 
 def _project(models: Path | None, data: Path | None, out_dir: Path | None, quiet: bool) -> Project:
@@ -164,12 +167,13 @@ def models(models: ModelsOpt = None, as_json: JsonOpt = False) -> None:
 @app.command()
 def validate(models: ModelsOpt = None, model: ModelSel = None,
              model_timeout: Annotated[float, typer.Option(
-                 "--model-timeout", help="每个模型试运行的时限（秒）/ seconds each model's dry run may take")] = 60.0
-             ) -> None:
+                 "--model-timeout", help="每个模型试运行的时限（秒）/ seconds each model's dry run may take")] = 60.0,
+             engine: EngineOpt = "duckdb") -> None:
     """检查模型定义（含在空表上试运行）/ validate the models: every problem with file:line."""
+    _check_engine(engine)
     project = _project(models, None, None, True)
     try:
-        plans = project.validate(model, timeout=model_timeout)
+        plans = project.validate(model, timeout=model_timeout, engine=engine)
     except SpecError as exc:
         _fail_spec(exc)
     except KeyError as exc:
@@ -255,24 +259,21 @@ TimeoutOpt = Annotated[float, typer.Option(
                             "model fails alone and the others still run")]
 
 
-def _options(memory_limit, threads, temp_dir, fresh, model_timeout, notify=None):
+def _options(memory_limit, threads, temp_dir, fresh, model_timeout, notify=None, spark_master=None):
     return RunOptions(memory_limit=memory_limit, threads=threads, temp_dir=temp_dir, reuse=not fresh, notify=notify,
-                      model_timeout=model_timeout or None)
+                      model_timeout=model_timeout or None, spark_master=spark_master)
 
 
 @app.command()
 def run(models: ModelsOpt = None, data: DataOpt = None, out_dir: OutOpt = None, as_of: AsOfOpt = None,
-        model: ModelSel = None,
-        engine: Annotated[str, typer.Option("--engine", help="duckdb | spark")] = "duckdb",
+        model: ModelSel = None, engine: EngineOpt = "duckdb", spark_master: MasterOpt = None,
         memory_limit: MemoryOpt = None, threads: ThreadsOpt = None, temp_dir: TempOpt = None,
         fresh: FreshOpt = False, model_timeout: TimeoutOpt = 3600.0, as_json: JsonOpt = False) -> None:
     """运行模型，生成线索清单与报告 / run the models and publish a run directory."""
-    if engine not in ("duckdb", "spark"):
-        err.print(f"[red]--engine must be duckdb or spark, not '{_e(engine)}'[/]")
-        raise typer.Exit(EXIT_USAGE)
+    _check_engine(engine)
     project = _project(models, data, out_dir, as_json)
-    result = _execute(lambda: project.run(_as_of(as_of), model, engine,
-                                          _options(memory_limit, threads, temp_dir, fresh, model_timeout)), as_json)
+    result = _execute(lambda: project.run(_as_of(as_of), model, engine, _options(
+        memory_limit, threads, temp_dir, fresh, model_timeout, spark_master=spark_master)), as_json)
     if as_json:
         print(json.dumps(result.to_json(), ensure_ascii=False))
     else:
@@ -286,12 +287,14 @@ def nightly(data: Annotated[Path, typer.Option("--data", help="数据目录（�
             notify: Annotated[str | None, typer.Option(
                 "--notify", help="运行结束后执行的命令，摘要 JSON 从标准输入传入 / a shell command given the summary "
                                  "JSON on stdin (mail, chat hooks)")] = None,
+            engine: EngineOpt = "duckdb", spark_master: MasterOpt = None,
             memory_limit: MemoryOpt = None, threads: ThreadsOpt = None, temp_dir: TempOpt = None,
             fresh: FreshOpt = False, model_timeout: TimeoutOpt = 3600.0, as_json: JsonOpt = False) -> None:
     """夜间批处理：接入 → 数据质量 → 全部模型 → 与上次比较 → 发布 → 摘要 / the nightly batch, for cron."""
+    _check_engine(engine)
     project = Project(models, data, out_dir, RichReporter())
-    result = _execute(lambda: project.nightly(_as_of(as_of), _options(memory_limit, threads, temp_dir, fresh,
-                                                                      model_timeout, notify)), as_json)
+    result = _execute(lambda: project.nightly(_as_of(as_of), _options(
+        memory_limit, threads, temp_dir, fresh, model_timeout, notify, spark_master), engine), as_json)
     if as_json:
         print(json.dumps(result.summary, ensure_ascii=False))
     else:
@@ -352,6 +355,12 @@ def diff(run_a: Annotated[str | None, typer.Argument(help="earlier run id (defau
     for model, why in changes["not_compared"].items():
         out.print(f"[yellow]未比较 not compared[/] {model}: {_e(why)}", highlight=False)
     out.print(f"已写入 written: {_e(str(changes['file']))}")
+
+
+def _check_engine(engine: str) -> None:
+    if engine not in ENGINES:
+        err.print(f"[red]--engine must be {' or '.join(ENGINES)}, not '{_e(engine)}'[/]")
+        raise typer.Exit(EXIT_USAGE)
 
 
 def _execute(action, as_json: bool):

@@ -23,12 +23,13 @@ from sqlglot import exp
 
 from connectors.files import discover
 from engine.compile.model import compile_model
-from engine.execute.backend import ModelRunError
+from engine.execute.backend import Backend, ModelRunError
 from engine.execute.duckdb_backend import DuckDBBackend
 from engine.ingest.ingest import IngestResult, Staging, empty_staged_frame, ingest
 from engine.ingest.normalize.orgs import OrgKeyRules
 from engine.model_tests import TestOutcome, run_model_tests
 from engine.plan.explain import explain
+from engine.plan.portability import spark_problems
 from engine.plan.steps import LinksStep, ModelPlan, NearMissStep
 from engine.reporting import Reporter, SilentReporter
 from engine.runs.diff import diff_published
@@ -45,6 +46,7 @@ DEFAULT_DATA = REPO_ROOT / "sample_data" / "generated"
 DEFAULT_OUT = Path("runs")
 DRY_RUN_TIMEOUT = 60.0  # seconds a model may take on empty tables (lsm validate)
 DRY_RUN_MEMORY = "1GB"
+ENGINES = ("duckdb", "spark")
 
 
 @dataclass
@@ -113,24 +115,29 @@ class Project:
             raise KeyError(f"unknown model(s) {missing}; available: {sorted(m.spec.id for m in result.models)}")
         return selected
 
-    def compile(self, as_of: dt.date, ids: list[str] | None = None) -> list[ModelPlan]:
+    def compile(self, as_of: dt.date, ids: list[str] | None = None, engine: str = "duckdb") -> list[ModelPlan]:
+        """Compile the models; for Spark, every function the plans call must be one Spark has."""
+        if engine not in ENGINES:
+            raise KeyError(f"unknown engine '{engine}' ({' or '.join(ENGINES)})")
         plans, problems = [], []
         for loaded in self.load_models(ids):
             try:
                 plans.append(compile_model(loaded, self.catalogue, as_of))
             except SpecError as exc:
                 problems.extend(exc.problems)
+        if engine == "spark":
+            problems += [p for plan in plans for p in spark_problems(plan)]
         if problems:
             raise SpecError(problems)
         return plans
 
     def validate(self, ids: list[str] | None = None, timeout: float | None = DRY_RUN_TIMEOUT,
-                 memory_limit: str = DRY_RUN_MEMORY) -> list[ModelPlan]:
+                 memory_limit: str = DRY_RUN_MEMORY, engine: str = "duckdb") -> list[ModelPlan]:
         """Load, compile and dry-run every model on empty tables; raises SpecError listing all problems.
 
         The dry run has a memory limit and a per-model time limit: a model that cannot run on empty
         tables within them is reported like any other problem."""
-        plans = self.compile(dt.date.today(), ids)
+        plans = self.compile(dt.date.today(), ids, engine)  # the dry run itself is on DuckDB
         problems: list[Problem] = []
         with tempfile.TemporaryDirectory(prefix="lsm-validate-") as tmp:
             backend = self.backend("duckdb", Path(tmp), memory_limit=memory_limit)
@@ -195,28 +202,34 @@ class Project:
         return {"relation": links.match, "accept": links.accept_text, "funnel": funnel,
                 "near_misses": backend.fetch(nearest).to_pylist()}
 
-    def backend(self, engine: str, temp_dir: Path, memory_limit: str | None = None, threads: int | None = None):
+    def backend(self, engine: str, temp_dir: Path, memory_limit: str | None = None, threads: int | None = None,
+                spark_master: str | None = None) -> Backend:
         if engine == "duckdb":
             return DuckDBBackend.in_memory(temp_dir, memory_limit, threads)
         if engine == "spark":
-            raise EngineUnavailable("the Spark backend is not part of this release yet; use --engine duckdb")
-        raise ValueError(f"unknown engine '{engine}' (duckdb or spark)")
+            # Imported here, not at the top: PySpark takes ~1 s to import, and only Spark runs need it.
+            from engine.execute.spark_backend import SparkBackend
+
+            try:
+                return SparkBackend.start(spark_master, temp_dir, memory_limit, threads)
+            except Exception as exc:  # no Java, an unreachable master: the run cannot start
+                raise EngineUnavailable(f"Spark could not start ({type(exc).__name__}: {str(exc)[:300]}); "
+                                        f"check Java 17 and --spark-master") from exc
+        raise KeyError(f"unknown engine '{engine}' ({' or '.join(ENGINES)})")
 
     def run(self, as_of: dt.date | None = None, ids: list[str] | None = None, engine: str = "duckdb",
             options=None):
         """Validate, then run the models and publish a run directory (see engine.runs.runner)."""
         as_of = as_of or dt.date.today()
-        if engine == "spark":
-            raise EngineUnavailable("the Spark backend is not part of this release yet; use --engine duckdb")
-        plans = self.compile(as_of, ids)
+        plans = self.compile(as_of, ids, engine)
         if not self.data_dir.is_dir():
             hint = " (generate it with `lsm sample` or `make demo`)" if self.data_dir == DEFAULT_DATA else ""
             raise KeyError(f"the data root {self.data_dir} does not exist{hint}")
         return execute_run(self, plans, as_of, engine, replace(options or RunOptions(), subset=bool(ids)))
 
-    def nightly(self, as_of: dt.date | None = None, options=None):
+    def nightly(self, as_of: dt.date | None = None, options=None, engine: str = "duckdb"):
         """The unattended night: every model, on the agencies' drop folder (see docs/operations.md)."""
-        return self.run(as_of, None, "duckdb", options)
+        return self.run(as_of, None, engine, options)
 
     def diff(self, run_a: str | None = None, run_b: str | None = None) -> dict:
         """What changed between two published runs (default: the latest and its baseline); see engine.runs.history."""

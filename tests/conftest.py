@@ -61,3 +61,13 @@ def pytest_addoption(parser):
 @pytest.fixture
 def update_goldens(request) -> bool:
     return request.config.getoption("--update-goldens")
+
+
+@pytest.fixture(scope="session")
+def spark_session(tmp_path_factory):
+    """One local Spark session for the tests that need it (Java 17; SPARK_LOCAL_IP=127.0.0.1)."""
+    from engine.execute.spark_backend import SparkBackend  # imported only where Spark is used: it is slow
+
+    backend = SparkBackend.start(None, tmp_path_factory.mktemp("spark"), threads=2)
+    yield backend.spark
+    backend.spark.stop()

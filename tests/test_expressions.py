@@ -8,6 +8,7 @@ import duckdb
 import pytest
 
 from engine.compile.expressions import ExpressionError, Level, Scope, check
+from engine.dialects import render
 
 SCOPE = Scope({"p": {"pay_month", "amount", "id_number"}, "c": {"start", "end", "id_number"}})
 
@@ -60,7 +61,7 @@ def _eval(text: str, **values) -> object:
     columns = ", ".join(f"{v!r}::DATE AS {k.split('_', 1)[1]}" if isinstance(v, str) else f"NULL::DATE AS {k.split('_', 1)[1]}"
                         for k, v in values.items() if k.startswith("c_"))
     p_cols = ", ".join(f"{v!r}::DATE AS {k.split('_', 1)[1]}" for k, v in values.items() if k.startswith("p_"))
-    sql = f"SELECT {tree.sql('duckdb')} FROM (SELECT {p_cols or '1 AS x'}) AS p, (SELECT {columns or '1 AS x'}) AS c"
+    sql = f"SELECT {render(tree, 'duckdb')} FROM (SELECT {p_cols or '1 AS x'}) AS p, (SELECT {columns or '1 AS x'}) AS c"
     return duckdb.sql(sql).fetchall()[0][0]
 
 
@@ -100,7 +101,7 @@ def test_as_of_becomes_the_run_date():
 ])
 def test_one_edit(a, b, expected):
     tree = check("one_edit(p.id_number, c.id_number)", SCOPE, Level.ROW)
-    sql = f"SELECT {tree.sql('duckdb')} FROM (SELECT '{a}' AS id_number) p, (SELECT '{b}' AS id_number) c"
+    sql = f"SELECT {render(tree, 'duckdb')} FROM (SELECT '{a}' AS id_number) p, (SELECT '{b}' AS id_number) c"
     assert duckdb.sql(sql).fetchall()[0][0] is expected
 
 

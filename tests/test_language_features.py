@@ -138,9 +138,28 @@ def test_unknown_engine_is_a_usage_error(tmp_path):
     assert proc.returncode == 2 and "duckdb or spark" in proc.stderr
 
 
-def test_spark_engine_is_refused_clearly_before_anything_runs(tmp_path):
-    proc = run_lsm("run", "--engine", "spark", "--out", str(tmp_path / "out"))
-    assert proc.returncode == 2 and "Spark backend" in proc.stderr
+def test_a_duckdb_only_function_is_refused_for_spark_before_anything_runs(tmp_path):
+    folder = tmp_path / "models"
+    folder.mkdir()
+    (folder / "sources.yaml").write_text((REPO / "models" / "sources.yaml").read_text(encoding="utf-8"),
+                                         encoding="utf-8")
+    (folder / "m.yaml").write_text("""\
+id: hamming_demo
+version: "1"
+title: {zh: 仅DuckDB函数}
+legal_basis: {citation: 测试}
+subject_type: person
+inputs:
+  payments: {dataset: dibao_payments, where: "hamming(payments.id_number, '510104199001010019') <= 1"}
+rules:
+  - id: default
+    from: payments
+    clue: {subject_id: payments.id_number, subject_name: any_value(payments.person_name), summary: x}
+""", encoding="utf-8")
+    assert run_lsm("validate", "--models", str(folder)).returncode == 0  # fine on DuckDB
+    proc = run_lsm("run", "--engine", "spark", "--models", str(folder), "--out", str(tmp_path / "out"))
+    assert proc.returncode == 2
+    assert "m.yaml:7:" in proc.stderr and "hamming() does not run on Spark" in proc.stderr
     assert not (tmp_path / "out").exists()
 
 

@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from engine.compile.expressions import birth_date_of
+from engine.dialects.nodes import OneEdit
 
 
 @dataclass(frozen=True)
@@ -104,12 +105,9 @@ def _equal(p: PairColumns) -> exp.Expression:
 
 
 def _one_edit(p: PairColumns) -> exp.Expression:
-    """One substitution or one swap of neighbours. hamming ≤ 2 first: a cheap necessary condition,
-    so the quadratic distance runs on few pairs."""
-    return exp.and_(
-        exp.EQ(this=exp.Length(this=p.left), expression=exp.Length(this=p.right)),
-        exp.LTE(this=exp.Anonymous(this="hamming", expressions=[p.left, p.right]), expression=_number(2)),
-        exp.EQ(this=exp.Anonymous(this="damerau_levenshtein", expressions=[p.left, p.right]), expression=_number(1)))
+    """One substitution or one swap of neighbours (engine/dialects: DuckDB tests hamming ≤ 2 first, a
+    cheap necessary condition, so the quadratic distance runs on few pairs)."""
+    return OneEdit(this=p.left, expression=p.right)
 
 
 def _substr(value: exp.Expression, start: int, length: int) -> exp.Expression:

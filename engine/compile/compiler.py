@@ -43,7 +43,12 @@ from engine.spec.model import JoinSpec, MergeIntervalsSpec, QuerySpec
 from engine.sql import count_rows, table_ref
 
 REF_LIST = exp.DataType.build(f"{REF_TYPE}[]", dialect="duckdb")
-LID = exp.Window(this=exp.RowNumber())  # a materialised relation's row id (evidence looks rows up by it)
+def lid(*keys: exp.Expression) -> exp.Window:
+    """A materialised relation's row id (evidence looks rows up by it): numbered in the order of keys
+    that tell its rows apart, so every engine gives every row the same id (a match's random sample for u
+    is drawn by these ids)."""
+    return exp.Window(this=exp.RowNumber(), order=exp.Order(expressions=[
+        exp.Ordered(this=k.copy(), nulls_first=False) for k in keys]))
 
 
 @dataclass
@@ -265,7 +270,7 @@ class Compiler:
                 columns.append(out)
             row_refs = self.concat_refs(refs)
             query = query.select(exp.ArrayDistinct(this=exp.Flatten(this=exp.ArrayAgg(this=row_refs))).as_("_refs"),
-                                 LID.copy().as_("_lid"))
+                                 lid(*keys).as_("_lid"))
             columns.extend(["_refs", "_lid"])
         else:
             if spec.select:
@@ -315,16 +320,25 @@ class Compiler:
         branches = [exp.select(*[exp.column(c, part) for c in info.columns if c not in internal],
                                self.refs(part, info).as_("_refs")).from_(table_ref(info.table).as_(part))
                     for part, info in zip(parts, infos, strict=True)]
+        branches = [self._aligned(branch, info, columns) for branch, info in zip(branches, infos, strict=True)]
         query: exp.Expression = branches[0]
         for branch in branches[1:]:
             query = exp.union(query, branch, distinct=False)
-            query.set("by_name", True)
-        numbered = exp.select(exp.Star(), LID.copy().as_("_lid")).from_(query.subquery("u"))
+        order = [exp.column(c) for c in [*columns, "_refs"]]
+        numbered = exp.select(exp.Star(), lid(*order).as_("_lid")).from_(query.subquery("u"))
         info = ObjectInfo(name, "relation", f"{self.prefix}__{name}", [*columns, "_refs", "_lid"])
         self.steps.append(RelationStep(name=info.table, query=numbered,
                                        description=description or f"union {name}: the rows of {', '.join(parts)}",
                                        location=self.loaded.doc.where(path)))
         return info
+
+    @staticmethod
+    def _aligned(branch: exp.Select, info: ObjectInfo, columns: list[str]) -> exp.Select:
+        """A union part with every column of the union, in one order (NULL where the part lacks one):
+        a plain UNION ALL that every engine runs (``UNION BY NAME`` is DuckDB's own)."""
+        selected = {e.alias_or_name: e for e in branch.expressions}
+        ordered = [selected[c] if c in selected else exp.Null().as_(c) for c in columns]
+        return branch.select(*ordered, selected["_refs"], append=False)
 
     def merge_intervals(self, name: str, spec: MergeIntervalsSpec, path: tuple) -> ObjectInfo | None:
         base = self.obj(spec.from_, (*path, "from"))
@@ -381,7 +395,8 @@ class Compiler:
                            merged_end.as_("end"), exp.Count(this=exp.Star()).as_("spells"),
                            *[carried_sql(t).as_(o) for o, t in carried.items()],
                            exp.ArrayDistinct(this=exp.Flatten(this=exp.ArrayAgg(this=exp.column("_refs")))).as_("_refs"),
-                           LID.copy().as_("_lid")).from_(grouped.subquery("g")).group_by(*[exp.column(n) for n in key_names],
+                           lid(*[exp.column(n) for n in key_names], exp.column("_island")).as_("_lid")
+                           ).from_(grouped.subquery("g")).group_by(*[exp.column(n) for n in key_names],
                                                                    exp.column("_island"))
         columns = [*key_names, "start", "end", "spells", *carried, "_refs", "_lid"]
         info = ObjectInfo(name, "relation", f"{self.prefix}__{name}", columns)

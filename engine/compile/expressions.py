@@ -36,6 +36,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, SqlglotError
 
 from engine.compile.bounds import MAX_EXPRESSION_TEXT, BoundError, check_bounds
+from engine.dialects.nodes import DateFromDigits, OneEdit, ToJson, format_number
 from engine.plan.fingerprint import AS_OF_MARK
 from engine.spec.names import shown
 
@@ -157,7 +158,7 @@ def _days_between(a, b) -> exp.Expression:
 def birth_date_of(id_number) -> exp.Expression:
     """The birth date inside an 18-character ID number (null when not a date)."""
     digits = exp.Substring(this=id_number.copy(), start=exp.Literal.number(7), length=exp.Literal.number(8))
-    return exp.cast(exp.Anonymous(this="try_strptime", expressions=[digits, exp.Literal.string("%Y%m%d")]), "DATE")
+    return DateFromDigits(this=digits)
 
 
 def _mask_id(value) -> exp.Expression:
@@ -172,7 +173,7 @@ def _mask_id(value) -> exp.Expression:
 
 def _yuan(value) -> exp.Expression:
     """1234567.5 -> '1,234,567.50元'."""
-    return exp.DPipe(this=exp.Format(this=exp.Literal.string("{:,.2f}"), expressions=[value.copy()]),
+    return exp.DPipe(this=format_number(value.copy(), 2, grouping=True),
                      expression=exp.Literal.string("元"))
 
 
@@ -184,37 +185,10 @@ def _ym_zh(value) -> exp.Expression:
     return exp.TimeToStr(this=value.copy(), format=exp.Literal.string("%Y年%-m月"))
 
 
-def _substr(value: exp.Expression, start: int, length: int | None = None) -> exp.Expression:
-    return exp.Substring(this=value.copy(), start=exp.Literal.number(start),
-                         length=exp.Literal.number(length) if length is not None else None)
-
-
-def _adjacent_swap(a: exp.Expression, b: exp.Expression, width: int = 18) -> exp.Expression:
-    """b equals a with two neighbouring characters exchanged (for codes up to ``width`` long)."""
-    options = []
-    for i in range(1, width):
-        swapped = exp.Concat(expressions=[_substr(a, 1, i - 1), _substr(a, i + 1, 1), _substr(a, i, 1),
-                                          _substr(a, i + 2)])
-        options.append(exp.EQ(this=swapped, expression=b.copy()))
-    different = exp.NEQ(this=a.copy(), expression=b.copy())
-    return exp.and_(different, exp.or_(*options))
-
-
 def _one_edit(a, b) -> exp.Expression:
     """Equal length, and one substitution or one swap of two adjacent characters: the optimal-string-
-    alignment (Damerau–Levenshtein) distance is 1. (Spark has no such function: there the plan uses
-    the portable form :func:`one_edit_portable`.)"""
-    same_length = exp.EQ(this=exp.Length(this=a.copy()), expression=exp.Length(this=b.copy()))
-    distance = exp.Anonymous(this="damerau_levenshtein", expressions=[a.copy(), b.copy()])
-    return exp.Paren(this=exp.and_(same_length, exp.EQ(this=distance, expression=exp.Literal.number(1))))
-
-
-def one_edit_portable(a, b) -> exp.Expression:
-    """The same test with only standard functions (levenshtein and substrings)."""
-    same_length = exp.EQ(this=exp.Length(this=a.copy()), expression=exp.Length(this=b.copy()))
-    substitution = exp.EQ(this=exp.Levenshtein(this=a.copy(), expression=b.copy()),
-                          expression=exp.Literal.number(1))
-    return exp.Paren(this=exp.and_(same_length, exp.Paren(this=exp.or_(substitution, _adjacent_swap(a, b)))))
+    alignment (Damerau–Levenshtein) distance is 1 (each engine writes it its own way)."""
+    return OneEdit(this=a.copy(), expression=b.copy())
 
 
 def default_domain() -> Domain:
@@ -430,7 +404,7 @@ def _check_columns(tree: exp.Expression, scope: Scope, level: Level) -> None:
 
 def _tie_broken(key: exp.Expression) -> bool:
     default = key.args.get("default") if isinstance(key, exp.Case) else None
-    return isinstance(default, exp.Anonymous) and default.name == "struct_pack" and any(
+    return isinstance(default, exp.Struct) and any(
         isinstance(e, exp.PropertyEQ) and e.this.name == "_k" for e in default.expressions)
 
 
@@ -458,7 +432,7 @@ def expand(tree: exp.Expression, domain: Domain = DOMAIN, as_of: dt.date | None 
         if isinstance(node, (exp.ArgMax, exp.ArgMin)) and not _tie_broken(node.expression):
             # ties on the key are broken by the value itself (rows without a key are still ignored)
             key, value = node.expression, node.this
-            pair = exp.Anonymous(this="struct_pack", expressions=[
+            pair = exp.Struct(expressions=[
                 exp.PropertyEQ(this=exp.to_identifier("_k"), expression=key.copy()),
                 exp.PropertyEQ(this=exp.to_identifier("_v"), expression=value.copy())])
             return type(node)(this=value.copy(), expression=exp.Case(
@@ -473,6 +447,8 @@ def expand(tree: exp.Expression, domain: Domain = DOMAIN, as_of: dt.date | None 
                 return day
             if name in domain.functions:
                 return domain.functions[name][1](*node.expressions)
+            if name == "to_json":
+                return ToJson(this=node.expressions[0])
         return node
 
     previous = None

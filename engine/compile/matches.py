@@ -32,7 +32,7 @@ from engine.compile.comparators import (
     levels_for,
     m_probabilities,
 )
-from engine.compile.compiler import LID, Compiler, ObjectInfo
+from engine.compile.compiler import Compiler, ObjectInfo, lid
 from engine.compile.expressions import ExpressionError, Level, Scope, check
 from engine.plan.steps import (
     BlockGuardStep,
@@ -248,13 +248,14 @@ def compile_match(c: Compiler, name: str, spec: MatchSpec, path: tuple) -> Objec
                                                     if n.endswith(("__l", "__lp"))], append=False)
     sample_r = side(ra, right, right_filter).select(*[e.copy().as_(n) for e, n in value_columns
                                                       if n.endswith(("__r", "__rp"))], append=False)
-    # A deterministic sample (rows in hash order of their id), so a rerun gives the same weights.
-    sample_l = sample_l.select(exp.column("_rid", la).as_("_sid"))
-    sample_r = sample_r.select(exp.column(right_id, ra).as_("_sid"))
+    # A deterministic sample (rows in a scrambled order of their id), so a rerun — on any engine —
+    # gives the same weights.
+    sample_l = sample_l.select(exp.column("_rid", la).as_("_lsid"))
+    sample_r = sample_r.select(exp.column(right_id, ra).as_("_rsid"))
     sampled_l = exp.select("*").from_(sample_l.subquery("sl")).order_by(
-        exp.Anonymous(this="hash", expressions=[exp.column("_sid"), exp.Literal.number(7)])).limit(side_rows)
+        _scrambled(exp.column("_lsid"), 7919), exp.column("_lsid")).limit(side_rows)
     sampled_r = exp.select("*").from_(sample_r.subquery("sr")).order_by(
-        exp.Anonymous(this="hash", expressions=[exp.column("_sid"), exp.Literal.number(11)])).limit(side_rows)
+        _scrambled(exp.column("_rsid"), 7933), exp.column("_rsid")).limit(side_rows)
     upairs = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("a")),
                         exp.Column(this=exp.Star(), table=exp.to_identifier("b"))).from_(
         sampled_l.subquery("a")).join(sampled_r.subquery("b"), join_type="cross")
@@ -421,7 +422,8 @@ def compile_match(c: Compiler, name: str, spec: MatchSpec, path: tuple) -> Objec
     final = exp.select(exp.column("_lrid", "a").as_("_rid"), exp.column("_rrid", "a").as_("_rrid"), *selected,
                        exp.column("match_probability", "a"), exp.column("match_weight", "a"),
                        level_text.as_("match_level"), exp.Struct(expressions=explanation).as_("_match"),
-                       c.concat_refs(lineage).as_("_refs"), LID.copy().as_("_lid")).from_(accepted.subquery("a")).join(
+                       c.concat_refs(lineage).as_("_refs"),
+                       lid(exp.column("_lrid", "a"), exp.column("_rrid", "a")).as_("_lid")).from_(accepted.subquery("a")).join(
         table_ref(left.table).as_(la), on=exp.EQ(this=exp.column("_rid", la), expression=exp.column("_lrid", "a"))
     ).join(table_ref(right.table).as_(ra), on=exp.EQ(this=exp.column(right_id, ra),
                                                        expression=exp.column("_rrid", "a")))
@@ -461,6 +463,15 @@ def _near_misses(stem: str, accept: exp.Expression, side_joins: list, spec: Matc
     return query.where(exp.Not(this=exp.Exists(this=linked)))
 
 
+def _scrambled(row_id: exp.Expression, multiplier: int) -> exp.Expression:
+    """A row id mixed by integer arithmetic every engine computes alike (no engine's own hash):
+    ((id mod p) × m + 104729) mod p, with p the prime 1,000,003."""
+    prime = exp.Literal.number(1_000_003)
+    mixed = exp.Add(this=exp.Mul(this=exp.paren(exp.Mod(this=row_id, expression=prime)),
+                                 expression=exp.Literal.number(multiplier)), expression=exp.Literal.number(104729))
+    return exp.Mod(this=exp.paren(mixed), expression=prime.copy())
+
+
 def _mutual_best(accepted: exp.Select) -> exp.Select:
     """One-to-one: a pair survives when its weight is the strict maximum among the accepted pairs of
     its left row and of its right row (a tie at the top is ambiguous and drops out)."""
@@ -472,11 +483,10 @@ def _mutual_best(accepted: exp.Select) -> exp.Select:
         exp.EQ(this=weight.copy(), expression=exp.column(f"_top{side}")), exp.Literal.number(1)).else_(
         exp.Literal.number(0))), partition_by=[exp.column(side)]).as_(f"_n{side}") for side in ("_lrid", "_rrid")]
     with_counts = exp.select("*", *counts).from_(with_tops.subquery("c"))
-    helpers = [exp.column(f"{kind}{side}") for kind in ("_top", "_n") for side in ("_lrid", "_rrid")]
     keep = exp.and_(*(exp.EQ(this=weight.copy(), expression=exp.column(f"_top{side}")) for side in ("_lrid", "_rrid")),
                     *(exp.EQ(this=exp.column(f"_n{side}"), expression=exp.Literal.number(1))
                       for side in ("_lrid", "_rrid")))
-    return exp.select(exp.Star(except_=helpers)).from_(with_counts.subquery("b")).where(keep)
+    return exp.select("*").from_(with_counts.subquery("b")).where(keep)  # the links read only the pair's columns
 
 
 def _ambiguity_reason(spec: MatchSpec) -> str:

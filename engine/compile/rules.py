@@ -24,6 +24,7 @@ from sqlglot import exp
 
 from engine.compile.compiler import Compiler
 from engine.compile.expressions import ExpressionError, Level, Scope, check
+from engine.dialects.nodes import ToJson, format_number
 from engine.plan.fingerprint import AS_OF_MARK
 from engine.plan.steps import (
     CluesStep,
@@ -63,7 +64,7 @@ def _qualify(tree: exp.Expression, table: str) -> exp.Expression:
 
 def _format(value: exp.Expression, fmt: str | None) -> exp.Expression:
     if fmt == "yuan":
-        text = exp.DPipe(this=exp.Format(this=exp.Literal.string("{:,.2f}"), expressions=[value]),
+        text = exp.DPipe(this=format_number(value, 2, grouping=True),
                          expression=exp.Literal.string("元"))
     elif fmt == "date":
         text = exp.TimeToStr(this=value, format=exp.Literal.string("%Y年%-m月%-d日"))
@@ -74,8 +75,7 @@ def _format(value: exp.Expression, fmt: str | None) -> exp.Expression:
                                         expression=exp.Literal.string("********")),
                          expression=exp.Right(this=value.copy(), expression=exp.Literal.number(4)))
     elif fmt == "pct":
-        text = exp.DPipe(this=exp.Format(this=exp.Literal.string("{:.0f}"),
-                                         expressions=[exp.Mul(this=value, expression=exp.Literal.number(100))]),
+        text = exp.DPipe(this=format_number(exp.Mul(this=value, expression=exp.Literal.number(100)), 0),
                          expression=exp.Literal.string("%"))
     elif fmt == "int":
         text = exp.cast(exp.cast(value, "BIGINT"), "VARCHAR")
@@ -291,22 +291,20 @@ def _object_of(rule: RuleSpec, alias: str) -> str:
 def _score_explanation(signals: list[tuple[str, exp.Expression, float, str]]) -> exp.Expression:
     """'金额 0.82×70 + 置信度 1.00×30 = 87.40' (weights as given)."""
     if not signals:
-        return exp.Concat(expressions=[exp.Literal.string("置信度 "), exp.Format(
-            this=exp.Literal.string("{:.2f}"), expressions=[exp.column("confidence", "r")]),
-            exp.Literal.string("×100 = "), exp.Format(this=exp.Literal.string("{:.2f}"),
-                                                      expressions=[exp.column("score", "r")])])
+        return exp.Concat(expressions=[exp.Literal.string("置信度 "), format_number(exp.column("confidence", "r"), 2),
+            exp.Literal.string("×100 = "), format_number(exp.column("score", "r"), 2)])
     parts: list[exp.Expression] = []
     for i, (name, _, weight, label) in enumerate(signals):
         if i:
             parts.append(exp.Literal.string(" + "))
         parts.append(exp.Literal.string(f"{label} "))
-        parts.append(exp.Format(this=exp.Literal.string("{:.2f}"), expressions=[exp.column(f"s__{name}", "r")]))
+        parts.append(format_number(exp.column(f"s__{name}", "r"), 2))
         parts.append(exp.Literal.string(f"×{weight:g}"))
     total = sum(w for _, _, w, _ in signals)
     if abs(total - 100) > 1e-9:
         parts.append(exp.Literal.string(f"（÷{total:g}×100）"))
     parts.append(exp.Literal.string(" = "))
-    parts.append(exp.Format(this=exp.Literal.string("{:.2f}"), expressions=[exp.column("score", "r")]))
+    parts.append(format_number(exp.column("score", "r"), 2))
     return exp.Concat(expressions=parts)
 
 
@@ -325,9 +323,9 @@ def source_entry(dataset, alias: str) -> exp.Expression:
     fields = exp.Struct(expressions=[_prop(col, exp.column(col, alias)) for col in dataset.column_names])
     key = (exp.Struct(expressions=[_prop(col, exp.column(col, alias)) for col in dataset.primary_key])
            if dataset.primary_key else exp.Null())
-    return exp.cast(exp.Anonymous(this="to_json", expressions=[exp.Struct(expressions=[
+    return exp.cast(ToJson(this=exp.Struct(expressions=[
         _prop("dataset", exp.Literal.string(dataset.name)), _prop("file", exp.column("_file", alias)),
-        _prop("row", exp.column("_row", alias)), _prop("key", key), _prop("fields", fields)])]), "VARCHAR")
+        _prop("row", exp.column("_row", alias)), _prop("key", key), _prop("fields", fields)])), "VARCHAR")
 
 
 def _joined(value: exp.Expression, order: exp.Expression, distinct: bool = False) -> exp.Expression:
@@ -437,7 +435,7 @@ def _output_query(c: Compiler, rule: RuleSpec, stem: str, subject_type: str,
         _prop("name", exp.Literal.string(n)), _prop("label", exp.Literal.string(label)),
         _prop("value", exp.Round(this=exp.column(f"s__{n}", r), decimals=exp.Literal.number(4))),
         _prop("weight", exp.Literal.number(w))]) for n, _, w, label in signals])
-    head = exp.Anonymous(this="to_json", expressions=[exp.Struct(expressions=[
+    head = ToJson(this=exp.Struct(expressions=[
         _prop("model", exp.Literal.string(c.spec.id)),
         _prop("model_version", exp.Literal.string(c.spec.version)),
         _prop("rule", exp.Literal.string(rule.id)),
@@ -452,7 +450,7 @@ def _output_query(c: Compiler, rule: RuleSpec, stem: str, subject_type: str,
                                                _prop("signals", signal_list)])),
         _prop("datasets", exp.Struct(expressions=[_prop(d, exp.Literal.string(c.catalogue.dataset(d).title))
                                                   for d in c.spec.datasets])),
-    ])])
+    ]))
     # {"model": …, "datasets": {…}} + "sources": [ … ]  — the head always ends with its closing brace.
     head_text = exp.column("_head", r)
     evidence = exp.Concat(coalesce=True, expressions=[

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from sqlglot import exp
 
+from engine.dialects.duckdb import LsmDuckDB
 from engine.dialects.spark import LsmSpark
 
-DIALECTS = {"duckdb": "duckdb", "spark": LsmSpark}
+DIALECTS = {"duckdb": LsmDuckDB, "spark": LsmSpark}
 
 
 def render(expression: exp.Expression, dialect: str = "duckdb", pretty: bool = False) -> str:

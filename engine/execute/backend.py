@@ -180,8 +180,8 @@ class Backend(ABC):
                 funnel["candidate_pairs"] = self.rows(count_rows(f"{stem}__pairs"))[0][0]
                 funnel["links"] = self.rows(count_rows(stem))[0][0]
             self.match_reports[plan.model_id] = funnels
-            outputs = [self.fetch(exp.select(exp.Star(except_=[exp.column("score_explain")])).from_(
-                table_ref(rule.output))) for rule in plan.rules]
+            columns = [exp.column(name) for name in CLUE_SCHEMA.names[1:]]  # run_id is the run's to add
+            outputs = [self.fetch(exp.select(*columns).from_(table_ref(rule.output))) for rule in plan.rules]
         if not outputs:
             return CLUE_SCHEMA.empty_table()
         combined = pa.concat_tables([o.cast(CLUE_SCHEMA.remove(0)) for o in outputs])

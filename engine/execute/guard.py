@@ -21,6 +21,8 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+from engine.dialects.duckdb import LsmDuckDB
+
 FORBIDDEN = (exp.Command, exp.Copy, exp.Attach, exp.Detach, exp.Install, exp.Pragma, exp.Set, exp.Use,
              exp.Transaction, exp.Insert, exp.Update, exp.Delete, exp.Drop, exp.Alter, exp.Merge, exp.Describe,
              exp.Commit, exp.Rollback, exp.LoadData, exp.Placeholder, exp.Parameter, exp.SessionParameter)
@@ -31,7 +33,7 @@ class StatementRefused(Exception):
     """A statement that is not exactly one query or one temporary table/view made from a query."""
 
 
-def checked_sql(statement: exp.Expression, known: set[str] | None = None, dialect: str = "duckdb") -> str:
+def checked_sql(statement: exp.Expression, known: set[str] | None = None, dialect=LsmDuckDB) -> str:
     """The statement's SQL text, after proving it is one allowed statement; raises StatementRefused.
 
     ``known``: the tables and views the statement may read (None: not checked)."""

@@ -108,6 +108,7 @@ class RunOptions:
     notify: str | None = None  # a shell command given the summary JSON on stdin
     subset: bool = False  # only some models were selected (--model): such a run is never a baseline
     model_timeout: float | None = DEFAULT_MODEL_TIMEOUT  # seconds one model may take (None: no limit)
+    spark_master: str | None = None  # --engine spark: a master URL (default: local mode)
 
 
 def _outcome(plan: ModelPlan, status: str, reason: str | None = None, clues: int = 0, seconds: float = 0.0,
@@ -242,10 +243,10 @@ def _run_in(project, plans, as_of, engine, options, run_id, started, work: Path,
     cache = ModelCache(out_dir / CACHE) if options.reuse else None
     keys = {p.model_id: ModelCache.key(p, ingested, as_of, project.catalogue) for p in plans
             if not any(d in blocked for d in p.datasets)}
-    backend = project.backend(engine, spill / "models", options.memory_limit, options.threads)
+    backend = project.backend(engine, spill / "models", options.memory_limit, options.threads, options.spark_master)
     try:
-        duckdb_settings = backend.settings()
-        reporter.event("duckdb", **duckdb_settings)
+        engine_settings = backend.settings()
+        reporter.event(engine, **engine_settings)
         for d in ingested.datasets:
             if d.name not in blocked and d.staged:
                 backend.load_dataset(d.name, Path(d.staged))
@@ -272,7 +273,7 @@ def _run_in(project, plans, as_of, engine, options, run_id, started, work: Path,
         "status": status, "data_root": data_root, "models_dir": str(project.models_dir),
         "baseline": is_baseline, "previous_run": (previous_manifest or {}).get("run_id"),
         "row_baselines": row_baselines,
-        "duckdb": duckdb_settings,
+        engine: engine_settings,
         "models": [asdict(o) for o in outcomes],
         "datasets": _dataset_manifest(ingested),
         "quality": [asdict(q) for q in quality],
