@@ -1,1 +1,1 @@
-"""compile"""
+"""The compiler: model specs in, typed plans out (sandboxed expressions, bounds, comparators, matches, rules)."""

@@ -1,4 +1,4 @@
-"""SQL dialects the engine renders its plans in: DuckDB (sqlglot's own) and our Spark dialect.
+"""SQL dialects the engine renders its plans in: our DuckDB and Spark dialects (engine/dialects/nodes.py: its own nodes).
 
 Plans hold ASTs; only a backend (or ``lsm explain``) renders them, through :func:`render`.
 """

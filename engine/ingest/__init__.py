@@ -1,1 +1,1 @@
-"""ingest"""
+"""Agency files to staged Parquet: read, normalise (normalize/), quarantine, de-duplicate, account."""

@@ -1,1 +1,1 @@
-"""spec"""
+"""What users write, typed and located: names, YAML with locations, errors, the catalogue, model specs, templates."""
