@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from engine.catalog import Catalogue, load_catalogue
+from engine.spec.catalog import Catalogue, load_catalogue
 from sample_data import scenarios
 from sample_data.messy import Messer, headers_for, write_csv, write_json, write_parquet, write_xlsx
 from sample_data.orgs import OrgFactory

@@ -66,7 +66,7 @@ class OrgFactory:
         self.project_cores: set[str] = set()
         self.codes: set[str] = set()
         self.issued: list[Company] = []
-        from engine.normalize.orgs import division_names
+        from engine.ingest.normalize.orgs import division_names
 
         self._places = set(division_names())
 
