@@ -31,7 +31,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=N
 # emoji off: a located error on line 100 (`file.yaml:100:15`) must never print as an emoji; data shown in
 # markup strings is escaped (`_e`), so a title holding "[/]" or ":smile:" prints as written.
 out = Console(width=None if sys.stdout.isatty() else 160, emoji=False)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 160, emoji=False)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160, emoji=False, soft_wrap=True)
 _e = escape
 
 EXIT_USAGE = 2

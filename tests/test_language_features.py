@@ -139,8 +139,8 @@ def test_unknown_engine_is_a_usage_error(tmp_path):
 
 
 def test_a_duckdb_only_function_is_refused_for_spark_before_anything_runs(tmp_path):
-    folder = tmp_path / "models"
-    folder.mkdir()
+    folder = tmp_path / ("long_" * 30) / "models"  # a long path: located errors must never be wrapped mid-message
+    folder.mkdir(parents=True)
     (folder / "sources.yaml").write_text((REPO / "models" / "sources.yaml").read_text(encoding="utf-8"),
                                          encoding="utf-8")
     (folder / "m.yaml").write_text("""\
@@ -159,7 +159,9 @@ rules:
     assert run_lsm("validate", "--models", str(folder)).returncode == 0  # fine on DuckDB
     proc = run_lsm("run", "--engine", "spark", "--models", str(folder), "--out", str(tmp_path / "out"))
     assert proc.returncode == 2
-    assert "m.yaml:7:" in proc.stderr and "hamming() does not run on Spark" in proc.stderr
+    first_line = proc.stderr.splitlines()[0]  # one problem, one line: never wrapped, however long the path
+    assert "m.yaml:7:13:" in first_line and "hamming() does not run on Spark" in first_line
+    assert first_line.endswith("this model runs with --engine duckdb only")
     assert not (tmp_path / "out").exists()
 
 
