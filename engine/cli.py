@@ -67,7 +67,7 @@ def sources(models: ModelsOpt = None, data: DataOpt = None, as_json: JsonOpt = F
     if as_json:
         payload = [{"dataset": s.dataset, "title": s.title, "agency": s.agency,
                     "columns": [c.model_dump(mode="json") for c in project.catalogue.dataset(s.dataset).columns],
-                    "files": [str(p) for p in s.files]} for s in found]
+                    "files": [str(p) for p in s.files], "database": s.database} for s in found]
         print(json.dumps({"data_root": str(project.data_dir), "datasets": payload}, ensure_ascii=False, indent=1))
         return
     table = Table(title=f"数据源目录 / source catalogue — 数据目录 {project.data_dir}")
@@ -76,6 +76,8 @@ def sources(models: ModelsOpt = None, data: DataOpt = None, as_json: JsonOpt = F
     for s in found:
         spec = project.catalogue.dataset(s.dataset)
         files = _e("\n".join(p.relative_to(project.data_dir).as_posix() for p in s.files)) or "[red]（无 / none）[/]"
+        if s.database:
+            files = f"数据库 database: {_e(s.database)}"
         table.add_row(s.dataset, _e(s.title), _e(s.agency), str(len(spec.columns)), files)
     out.print(table)
 

@@ -36,6 +36,7 @@ from engine.runs.diff import diff_published
 from engine.runs.directory import RunLock
 from engine.runs.runner import RunOptions, execute_run
 from engine.spec.catalog import Catalogue, load_catalogue
+from engine.spec.connections import load_connections
 from engine.spec.errors import Location, Problem, SpecError
 from engine.spec.load import LoadedModel, load_models
 from engine.sql import count_rows, select_all
@@ -55,6 +56,7 @@ class SourceFiles:
     title: str
     agency: str
     files: list[Path]
+    database: str | None = None  # connections.yaml serves it: ``postgresql:<table>`` (files are then not read)
 
 
 class Project:
@@ -76,10 +78,13 @@ class Project:
 
     def sources(self) -> list[SourceFiles]:
         """The catalogue, and for the data root which files each dataset would read."""
+        connections = load_connections(self.data_dir) if self.data_dir.is_dir() else {}
         found = []
         for d in self.catalogue.datasets:
             files = discover(self.data_dir, d.file_patterns) if self.data_dir.is_dir() else []
-            found.append(SourceFiles(d.name, d.title, d.agency, files))
+            served = connections.get(d.name)
+            database = f"{served.postgres.label} (${served.postgres.dsn_env})" if served else None
+            found.append(SourceFiles(d.name, d.title, d.agency, [] if served else files, database))
         return found
 
     def ingest(self, datasets: list[str] | None = None, reporter: Reporter | None = None,

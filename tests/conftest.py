@@ -1,5 +1,8 @@
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -10,6 +13,7 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from engine.ingest.normalize.orgs import OrgKeyRules  # noqa: E402
 from engine.spec.catalog import load_catalogue  # noqa: E402
+from pgserver import PgServer  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -22,15 +26,16 @@ def org_rules(catalogue):
     return OrgKeyRules.of(catalogue.org_name)
 
 
-import json  # noqa: E402
-import subprocess  # noqa: E402
-
 LSM = Path(sys.executable).parent / "lsm"
 SAMPLE_AS_OF = "2024-06-30"
 
 
-def run_lsm(*args: str, cwd: Path | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([str(LSM), *args], capture_output=True, text=True, cwd=cwd, timeout=timeout, check=False)
+def run_lsm(*args: str, cwd: Path | None = None, timeout: int = 600, env: dict | None = None
+            ) -> subprocess.CompletedProcess:
+    """``lsm`` as a subprocess; ``env``: variables added to this process's environment."""
+    environ = {**os.environ, **env} if env is not None else None
+    return subprocess.run([str(LSM), *args], capture_output=True, text=True, cwd=cwd, timeout=timeout, check=False,
+                          env=environ)
 
 
 @pytest.fixture(scope="session")
@@ -51,6 +56,15 @@ def sample_run(sample_root, tmp_path_factory):
     payload = json.loads(proc.stdout)
     truth = json.loads((sample_root / "truth.json").read_text(encoding="utf-8"))
     return out, Path(payload["run_dir"]), payload, truth
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throwaway PostgreSQL server for the whole session (tests/pgserver.py); fails loudly when
+    PostgreSQL is not installed — a missing server is a failure, never a skip."""
+    server = PgServer.start()
+    yield server
+    server.stop()
 
 
 def pytest_addoption(parser):

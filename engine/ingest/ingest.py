@@ -37,6 +37,7 @@ import pyarrow.parquet as pq
 
 from connectors.base import ConnectorError, RawTable
 from connectors.files import discover, open_file, sha256
+from connectors.postgres import read_postgres
 from engine import __version__
 from engine.atomic import atomic_parquet, atomic_target
 from engine.code_version import code_hash
@@ -45,6 +46,8 @@ from engine.ingest.normalize.frame import normalize_frame
 from engine.ingest.normalize.orgs import OrgKeyRules
 from engine.reporting import Reporter, SilentReporter
 from engine.spec.catalog import SYSTEM_COLUMNS, Catalogue, DatasetSpec, header_form
+from engine.spec.connections import ConnectionSpec, PostgresSpec, load_connections
+from engine.spec.errors import Location, Problem, SpecError
 
 INGEST_FORMAT = 3  # bump when staged files change shape or meaning
 SLICE_ROWS = 1_000_000
@@ -290,7 +293,30 @@ def stage_file(path: Path, root: Path, dataset: DatasetSpec, rules: OrgKeyRules,
                fingerprint: str, reporter: Reporter) -> tuple[FileResult, Path | None]:
     """Stage one file, reusing the cached result when its content and the dataset are unchanged."""
     relpath = path.relative_to(root).as_posix()
-    digest = sha256(path)
+    return _stage(relpath, sha256(path), path.suffix.lstrip(".").lower(), lambda: open_file(path), str(path),
+                  dataset, rules, staging, fingerprint, reporter)
+
+
+def stage_database(source: PostgresSpec, dataset: DatasetSpec, rules: OrgKeyRules, staging: Staging,
+                   fingerprint: str, reporter: Reporter, environ=os.environ) -> tuple[FileResult, Path | None]:
+    """Stage a dataset served by PostgreSQL: rows read (and hashed) each time, staged again only when changed."""
+    dsn = environ.get(source.dsn_env)
+    if not dsn:
+        return FileResult(source.label, "", "postgresql", error=f"{source.label}: the environment variable "
+                          f"{source.dsn_env} holds no connection string; set it for the nightly job"), None
+    try:
+        raw, digest = read_postgres(dsn, source.table, source.query, source.label)
+    except ConnectorError as exc:
+        return FileResult(source.label, "", "postgresql", error=str(exc)), None
+    return _stage(source.label, digest, "postgresql", lambda: raw, source.label, dataset, rules, staging,
+                  fingerprint, reporter)
+
+
+def _stage(relpath: str, digest: str, file_format: str, read, shown_as: str, dataset: DatasetSpec,
+           rules: OrgKeyRules, staging: Staging, fingerprint: str, reporter: Reporter
+           ) -> tuple[FileResult, Path | None]:
+    """The staged result of one source: from the cache when its content and the dataset are unchanged,
+    else read (``read()``), normalised and written under the cache key, atomically."""
     out_dir = staging.file_dir(digest, fingerprint)
     meta = out_dir / "meta.json"
     if meta.exists():
@@ -303,11 +329,10 @@ def stage_file(path: Path, root: Path, dataset: DatasetSpec, rules: OrgKeyRules,
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
-        raw = open_file(path)
+        raw = read()
     except ConnectorError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        return FileResult(relpath, digest, path.suffix.lstrip(".").lower(), error=_rename_error(str(exc), relpath,
-                                                                                                 str(path))), None
+        return FileResult(relpath, digest, file_format, error=_rename_error(str(exc), relpath, shown_as)), None
     result = _stage_file(raw, dataset, rules, relpath, tmp, reporter)
     del raw
     pa.default_memory_pool().release_unused()  # hand the raw cells' memory back before the next file
@@ -327,8 +352,17 @@ def _rename_error(message: str, relpath: str, old: str) -> str:
 
 
 def ingest_dataset(dataset: DatasetSpec, root: Path, rules: OrgKeyRules, staging: Staging,
-                   reporter: Reporter) -> DatasetResult:
+                   reporter: Reporter, connection: ConnectionSpec | None = None) -> DatasetResult:
     result = DatasetResult(dataset.name)
+    if connection is not None:  # served by a database (connections.yaml): files of the same name are not read
+        file_result, out_dir = stage_database(connection.postgres, dataset, rules, staging,
+                                              dataset_fingerprint(dataset, rules), reporter)
+        result.files.append(file_result)
+        reporter.event("source_staged", dataset=dataset.name, source=file_result.path, rows=file_result.rows_read,
+                       reused=file_result.reused, error=file_result.error)
+        result.rows_read = file_result.rows_read
+        _combine(result, [(0, file_result.path, out_dir)] if out_dir is not None else [], staging)
+        return result
     paths = discover(root, dataset.file_patterns)
     if not paths:
         result.missing = (f"数据目录 {root} 中没有 {dataset.name} 的文件 / no file for dataset {dataset.name} under "
@@ -410,12 +444,17 @@ def ingest(catalogue: Catalogue, root: Path, staging: Staging, names: list[str] 
     """Ingest the named datasets (all by default); one dataset's failure never stops the others."""
     reporter = reporter or SilentReporter()
     rules = OrgKeyRules.of(catalogue.org_name)
+    connections = load_connections(root)
+    unknown = sorted(set(connections) - set(catalogue.names))
+    if unknown:
+        raise SpecError([Problem(Location(str(Path(root) / "connections.yaml")),
+                                 f"connections.yaml names dataset(s) {unknown} the catalogue does not have")])
     results = []
     for dataset in catalogue.datasets:
         if names is not None and dataset.name not in names:
             continue
         try:
-            result = ingest_dataset(dataset, Path(root), rules, staging, reporter)
+            result = ingest_dataset(dataset, Path(root), rules, staging, reporter, connections.get(dataset.name))
         except Exception as exc:  # a bug or an unforeseen file problem must not stop other datasets
             result = DatasetResult(dataset.name, error=f"ingest of {dataset.name} failed: {type(exc).__name__}: {exc}")
         reporter.event("dataset_ingested", dataset=dataset.name, rows_read=result.rows_read,

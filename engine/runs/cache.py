@@ -27,11 +27,11 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from engine.atomic import atomic_parquet, atomic_write_bytes
 from engine.code_version import code_hash
 from engine.ingest.ingest import IngestResult, dataset_fingerprint
-from engine.plan.steps import ModelPlan
-from engine.atomic import atomic_parquet, atomic_write_bytes
 from engine.ingest.normalize.orgs import OrgKeyRules
+from engine.plan.steps import ModelPlan
 
 
 class ModelCache:

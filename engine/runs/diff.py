@@ -19,10 +19,10 @@ from pathlib import Path
 import polars as pl
 import pyarrow.parquet as pq
 
-from engine.runs.history import diff_counts, diff_runs
-from engine.masking import mask_ids
 from engine.atomic import atomic_write_bytes
+from engine.masking import mask_ids
 from engine.runs.directory import latest_run, run_dirs
+from engine.runs.history import diff_counts, diff_runs
 
 
 def diff_published(out_dir: Path, run_a: str | None = None, run_b: str | None = None) -> dict:

@@ -30,22 +30,22 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from engine import __version__
+from engine.atomic import atomic_parquet, atomic_write_bytes
 from engine.execute.backend import CLUE_SCHEMA, Backend, ModelRunError
-from engine.runs.history import next_states, state_counts
 from engine.ingest.ingest import IngestResult, Staging
 from engine.masking import mask_ids
-from engine.runs.cache import ModelCache
 from engine.plan.steps import ModelPlan
 from engine.quality.expectations import run_expectations, warm_up
 from engine.quality.gates import basic_checks
 from engine.quality.results import QualityResult
-from engine.report.quality_page import render_quality_html
 from engine.report.html import render_report
-from engine.atomic import atomic_parquet, atomic_write_bytes
 from engine.report.outputs import write_clue_files
+from engine.report.quality_page import render_quality_html
 from engine.reporting import JsonLinesReporter, TeeReporter
-from engine.runs.summary import build_summary, file_changes, notify
+from engine.runs.cache import ModelCache
 from engine.runs.directory import INCOMING, RunLock, latest_run, new_run_id, publish, run_dirs, start_run
+from engine.runs.history import next_states, state_counts
+from engine.runs.summary import build_summary, file_changes, notify
 
 SCHEMA_VERSION = 1
 LOG_NAME = "log.jsonl"  # the run's JSON-lines log (no full ID numbers)
