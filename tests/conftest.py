@@ -11,9 +11,10 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 
+from pgserver import PgServer  # noqa: E402
+
 from engine.ingest.normalize.orgs import OrgKeyRules  # noqa: E402
 from engine.spec.catalog import load_catalogue  # noqa: E402
-from pgserver import PgServer  # noqa: E402
 
 
 @pytest.fixture(scope="session")
