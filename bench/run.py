@@ -41,10 +41,13 @@ def main() -> None:
     parser.add_argument("--spill-memory-limit", default="8GB")
     parser.add_argument("--memory-limit", help="the nightly's --memory-limit (default: the engine's default)")
     parser.add_argument("--repeat", type=int, default=1, help="runs of each hand-written query (median)")
+    parser.add_argument("--rss-cap-mb", type=float,
+                        help="stop a night past this resident memory (default: the machine's memory less 3 GiB)")
     args = parser.parse_args()
     opts = Options(scale=args.scale, out=args.out, work=args.work, seed=args.seed, skip_spill=args.skip_spill,
                    keep_data=args.keep_data, pandas_scale=args.pandas_scale, spill_scale=args.spill_scale,
-                   spill_memory_limit=args.spill_memory_limit, memory_limit=args.memory_limit, repeat=args.repeat)
+                   spill_memory_limit=args.spill_memory_limit, memory_limit=args.memory_limit, repeat=args.repeat,
+                   rss_cap_mb=args.rss_cap_mb)
     try:
         results, details = run(opts)
     except BenchError as exc:

@@ -23,6 +23,7 @@ Example::
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -40,9 +41,10 @@ COUNTIES = np.array(["金堂县", "荣县", "米易县", "盐边县", "马尔康
 
 # Shares of beneficiaries: died (paid up to the death month), held in custody (paid around it), and
 # planted to be caught (paid after death / through custody).
-PENSION_SHARES = {"died": 0.18, "custody": 0.02, "m03": 0.0025, "m02": 0.001}
-DIBAO_SHARES = {"died": 0.05, "custody": 0.027, "m04": 0.001, "m01": 0.001, "partial": 0.10}
+PENSION_SHARES = {"died": 0.08, "custody": 0.02, "m03": 0.0025, "m02": 0.001}
+DIBAO_SHARES = {"died": 0.03, "custody": 0.027, "m04": 0.001, "m01": 0.001, "partial": 0.10}
 TWO_SOURCES = 0.3  # share of deaths recorded by two sources
+CHUNK_OWNERS = 100_000  # beneficiaries per slice of a payment ledger (≈ 2.4 M rows)
 MODEL_IDS = {"m01": "prisoner_dibao", "m02": "prisoner_pension", "m03": "deceased_pension", "m04": "deceased_dibao"}
 
 
@@ -136,7 +138,8 @@ def _deaths(rng: np.random.Generator, people: pa.Table, owners: np.ndarray, died
 
 
 class _Payments:
-    """Collects (owner, first month, last month) intervals of one benefit, then explodes them to rows."""
+    """Collects (owner, first month, last month) intervals of one benefit, then explodes them to rows,
+    a slice of the owners at a time (so scale 3 fits in memory), each slice sorted by month."""
 
     def __init__(self) -> None:
         self.owner: list[np.ndarray] = []
@@ -148,11 +151,15 @@ class _Payments:
         self.first.append(np.broadcast_to(first, owner.shape))
         self.last.append(np.broadcast_to(last, owner.shape))
 
-    def rows(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-        owner, month = explode(np.concatenate(self.owner), np.concatenate(self.first), np.concatenate(self.last))
-        shuffled = rng.permutation(len(owner))  # agencies' exports are not sorted by person
-        order = shuffled[np.argsort(month[shuffled], kind="stable")]
-        return owner[order], month[order]
+    def chunks(self, rng: np.random.Generator, owners_per_chunk: int = CHUNK_OWNERS
+               ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        owner, first, last = (np.concatenate(x) for x in (self.owner, self.first, self.last))
+        for at in range(0, len(owner), owners_per_chunk):
+            part = slice(at, at + owners_per_chunk)
+            rows_owner, month = explode(owner[part], first[part], last[part])
+            shuffled = rng.permutation(len(rows_owner))  # agencies' exports are not sorted by person
+            order = shuffled[np.argsort(month[shuffled], kind="stable")]
+            yield rows_owner[order], month[order]
 
 
 def _benefit(rng: np.random.Generator, people: pa.Table, groups: dict[str, np.ndarray], first: np.ndarray,
@@ -199,28 +206,34 @@ def _benefit(rng: np.random.Generator, people: pa.Table, groups: dict[str, np.nd
     return pay, spells_out, deaths
 
 
-def _payment_ids(prefix: str, n: int) -> pa.Array:
-    return serials(prefix, np.arange(n), 10)
+def _ledger_rows(rng: np.random.Generator, pay: _Payments, people: pa.Table, fen: np.ndarray, prefix: str,
+                 own_columns: Callable[[np.ndarray], dict]) -> Iterator[pa.Table]:
+    """A payment ledger, slice by slice: payment number, the person, month, amount and the ledger's own columns."""
+    written = 0
+    for owner, month in pay.chunks(rng):
+        chosen = people.take(owner)
+        yield pa.table({
+            "payment_id": serials(prefix, written + np.arange(len(owner)), 10), "person_name": chosen["person_name"],
+            "id_number": chosen["id_number"], "pay_month": dates(month_dates(month)), "amount": pa.array(fen[owner]),
+            **own_columns(owner),
+        })
+        written += len(owner)
 
 
-def benefit_tables(rng: np.random.Generator, counts: dict[str, int]) -> tuple[dict[str, pa.Table], Truth]:
-    """pension_payments, dibao_payments, prison_roster and death_records, and the planted truth."""
+def benefit_tables(rng: np.random.Generator, counts: dict[str, int]
+                   ) -> tuple[dict[str, pa.Table | Iterator[pa.Table]], Truth]:
+    """pension_payments and dibao_payments (as streams of slices, each sorted by month), prison_roster and
+    death_records, and the planted truth. The ledgers' slices draw from their own random streams."""
     truth = Truth.empty()
+    pension_rng, dibao_rng = rng.spawn(2)
     # Pensions: everyone paid all 24 months unless they die or are held.
     n = counts["pensioners"]
     pensioners = person_table(rng, "pension", n, born=(1938, 1962))
     groups = _split(rng, n, PENSION_SHARES)
     pension_fen = rng.integers(120_000, 520_000, size=n)
-    pay, roster_parts, death_parts = _benefit(rng, pensioners, groups, np.zeros(n, np.int64),
-                                              np.full(n, MONTHS - 1), pension_fen, "m03", "m02", False, truth, "SWP")
-    owner, month = pay.rows(rng)
-    kind = PENSION_TYPES[rng.integers(0, 3, size=n)]
-    chosen = pensioners.take(owner)
-    pension = pa.table({
-        "payment_id": _payment_ids("YLB", len(owner)), "person_name": chosen["person_name"],
-        "id_number": chosen["id_number"], "pension_type": pa.array(kind[owner]),
-        "pay_month": dates(month_dates(month)), "amount": pa.array(pension_fen[owner]),
-    })
+    pension_pay, roster_parts, death_parts = _benefit(rng, pensioners, groups, np.zeros(n, np.int64),
+                                                      np.full(n, MONTHS - 1), pension_fen, "m03", "m02", False,
+                                                      truth, "SWP")
     # Dibao: households of one to four; some members join late or leave early.
     n = counts["dibao_members"]
     members = person_table(rng, "dibao", n, born=(1945, 2012))
@@ -232,17 +245,8 @@ def benefit_tables(rng: np.random.Generator, counts: dict[str, int]) -> tuple[di
     last[partial] = rng.integers(first[partial], MONTHS)
     groups["rest"] = np.concatenate([groups["rest"], partial])
     dibao_fen = rng.integers(30_000, 90_000, size=n)
-    pay, dibao_roster, dibao_deaths = _benefit(rng, members, groups, first, last, dibao_fen, "m04", "m01", True,
-                                               truth, "SWD")
-    owner, month = pay.rows(rng)
-    household = np.cumsum(rng.random(n) < 0.4)  # a new household starts with probability 0.4
-    chosen = members.take(owner)
-    dibao = pa.table({
-        "payment_id": _payment_ids("DBB", len(owner)),
-        "household_id": serials("HB", household[owner], 8), "person_name": chosen["person_name"],
-        "id_number": chosen["id_number"], "county": pa.array(COUNTIES[household[owner] % len(COUNTIES)]),
-        "pay_month": dates(month_dates(month)), "amount": pa.array(dibao_fen[owner]),
-    })
+    dibao_pay, dibao_roster, dibao_deaths = _benefit(rng, members, groups, first, last, dibao_fen, "m04", "m01",
+                                                     True, truth, "SWD")
     roster_parts += dibao_roster
     death_parts += dibao_deaths
     # Prisoners who receive nothing (some with an earlier, separate spell) and deaths of non-beneficiaries.
@@ -262,6 +266,13 @@ def benefit_tables(rng: np.random.Generator, counts: dict[str, int]) -> tuple[di
     deceased = person_table(rng, "deceased", deceased_n, born=(1925, 1990))
     died = random_days(rng, deceased_n, "2015-01-01", AS_OF64 - 1)
     death_parts.append(_deaths(rng, deceased, np.arange(deceased_n), died, np.zeros(deceased_n, bool), "SWX"))
-    tables = {"pension_payments": pension, "dibao_payments": dibao,
+    kind = PENSION_TYPES[rng.integers(0, 3, size=counts["pensioners"])]
+    household = np.cumsum(rng.random(n) < 0.4)  # a new dibao household starts with probability 0.4
+    tables = {
+        "pension_payments": _ledger_rows(pension_rng, pension_pay, pensioners, pension_fen, "YLB",
+                                         lambda owner: {"pension_type": pa.array(kind[owner])}),
+        "dibao_payments": _ledger_rows(dibao_rng, dibao_pay, members, dibao_fen, "DBB", lambda owner: {
+            "household_id": serials("HB", household[owner], 8),
+            "county": pa.array(COUNTIES[household[owner] % len(COUNTIES)])}),
               "prison_roster": pa.concat_tables(roster_parts), "death_records": pa.concat_tables(death_parts)}
     return tables, truth

@@ -47,7 +47,9 @@ HEADER_FORM = {  # which accepted header form each dataset's files use (monthly 
     "wage_deposits": "zh", "wage_complaints": "zh", "lending_judgments": "en", "tax_filings": "en",
     "school_staff": "zh",
 }
-SOURCES = [REPO / "models" / "sources.yaml", *sorted((REPO / "bench" / "province").glob("*.py")),
+GENERATOR_MODULES = ("arrays", "population", "timeline", "benefits", "companies", "registers", "planted", "write",
+                     "generate")
+SOURCES = [REPO / "models" / "sources.yaml", *(REPO / "bench" / "province" / f"{m}.py" for m in GENERATOR_MODULES),
            *sorted((REPO / "sample_data").rglob("*.py"))]
 
 

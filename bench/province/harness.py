@@ -28,8 +28,10 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from bench.province.generate import OUT, SEED, cached, root_for
-from bench.province.measure import Child, load_average, machine, phases, timed_child
+from bench.province.measure import Child, load_average, machine, memory_cap_mb, night_log, phases, timed_child
 from bench.province.timeline import AS_OF
 from bench.province.truthcheck import check_run
 from sample_data.generate import REPO
@@ -38,6 +40,7 @@ PYTHON = sys.executable
 LSM = str(Path(sys.executable).parent / "lsm")
 RESULTS = REPO / "bench" / "results"
 PANDAS_MODELS = ("prisoner_dibao", "prisoner_pension", "deceased_pension", "deceased_dibao")
+LEDGERS = ("pension_payments", "dibao_payments")
 
 
 class BenchError(RuntimeError):
@@ -57,6 +60,7 @@ class Options:
     spill_memory_limit: str = "8GB"
     memory_limit: str | None = None  # the nightly's --memory-limit (default: the engine's own)
     repeat: int = 1
+    rss_cap_mb: float | None = None  # a night past this resident memory is stopped (default: machine − 3 GiB)
 
 
 def _module(name: str, *args: str) -> list[str]:
@@ -78,16 +82,38 @@ def ensure_data(opts: Options, scale: float, logs: Path) -> tuple[Path, dict]:
     return root, summary
 
 
-def nightly(data: Path, out_dir: Path, logs: Path, name: str, memory_limit: str | None) -> tuple[Child, Path, dict]:
+def nightly(data: Path, out_dir: Path, logs: Path, name: str, memory_limit: str | None,
+            models_dir: Path | None = None, rss_cap_mb: float | None = None) -> tuple[Child, Path | None, dict | None]:
+    """One ``lsm nightly`` from a fresh output directory; the run directory and manifest, or None when
+    the night did not publish (stopped before it ran out of memory)."""
     shutil.rmtree(out_dir, ignore_errors=True)
     argv = [LSM, "nightly", "--data", str(data), "--out", str(out_dir), "--as-of", AS_OF.isoformat(), "--json"]
     if memory_limit:
         argv += ["--memory-limit", memory_limit]
-    child = timed_child(argv, logs, name, cwd=REPO)
+    if models_dir:
+        argv += ["--models", str(models_dir)]
+    child = timed_child(argv, logs, name, cwd=REPO, rss_cap_mb=rss_cap_mb or memory_cap_mb())
+    if child.killed_for_memory:
+        return child, None, None
     if child.returncode not in (0, 1, 3) or not (out_dir / "latest").exists():
         raise BenchError(f"{name}: lsm nightly exited {child.returncode}:\n{child.stderr}")
     run_dir = (out_dir / "latest").resolve()
     return child, run_dir, json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+
+
+def reduced_gates_models(work: Path) -> Path:
+    """A copy of models/ whose catalogue keeps, for the two payment ledgers, only the row-count checks —
+    what docs/operations.md advises when great-expectations' pandas checks do not fit in memory."""
+    target = work / "models-reduced-gates"
+    shutil.rmtree(target, ignore_errors=True)
+    shutil.copytree(REPO / "models", target)
+    catalogue = yaml.safe_load((target / "sources.yaml").read_text(encoding="utf-8"))
+    for name in LEDGERS:
+        checks = catalogue["datasets"][name]["quality"]
+        catalogue["datasets"][name]["quality"] = [c for c in checks if c["check"] in ("not_empty", "row_count_change")]
+    (target / "sources.yaml").write_text(yaml.safe_dump(catalogue, allow_unicode=True, sort_keys=False),
+                                         encoding="utf-8")
+    return target
 
 
 def _truth(data: Path) -> dict:
@@ -139,14 +165,28 @@ def _duckdb_text(root: Path, work: Path, logs: Path) -> dict:
     return {"seconds": round(child.seconds, 2), "rows": rows, "rows_per_s": round(rows / child.seconds)}
 
 
-def _night(opts: Options, scale: float, work: Path, logs: Path, name: str, memory_limit: str | None) -> dict:
+def _night(opts: Options, scale: float, work: Path, logs: Path, name: str, memory_limit: str | None,
+           models_dir: Path | None = None) -> dict:
     """Generate (or reuse) scale ``scale``, run its night, check it against the truth."""
     root, generated = ensure_data(opts, scale, logs)
     load_before = load_average()
-    child, run_dir, manifest = nightly(root / "parquet", work / name, logs, name, memory_limit)
-    check = check_run(run_dir, _truth(root / "parquet"))
-    return {"root": root, "generated": generated, "child": child, "run_dir": run_dir, "manifest": manifest,
-            "check": check, "load_average": [load_before, load_average()], "phases": phases(run_dir, child)}
+    child, run_dir, manifest = nightly(root / "parquet", work / name, logs, name, memory_limit, models_dir,
+                                       opts.rss_cap_mb)
+    check = check_run(run_dir, _truth(root / "parquet")) if run_dir else None
+    return {"name": name, "root": root, "generated": generated, "child": child, "run_dir": run_dir,
+            "out_dir": work / name, "manifest": manifest, "check": check, "models_dir": models_dir,
+            "load_average": [load_before, load_average()], "phases": phases(night_log(work / name), child)}
+
+
+def _nights(opts: Options, scale: float, work: Path, logs: Path, name: str, memory_limit: str | None,
+            shipped_failed: bool = False) -> tuple[dict | None, dict | None, dict | None]:
+    """The night with the shipped catalogue and, if that one ran out of memory (or is known to), the same
+    night with reduced ledger gates: (shipped, reduced — None when not run, the one that completed)."""
+    shipped = None if shipped_failed else _night(opts, scale, work, logs, name, memory_limit)
+    if shipped is not None and shipped["run_dir"] is not None:
+        return shipped, None, shipped
+    reduced = _night(opts, scale, work, logs, f"{name}-reduced-gates", memory_limit, reduced_gates_models(work))
+    return shipped, reduced, reduced if reduced["run_dir"] is not None else None
 
 
 def run(opts: Options) -> tuple[dict, dict]:
@@ -161,11 +201,13 @@ def run(opts: Options) -> tuple[dict, dict]:
     truth = _truth(data)
     scan, _ = _task(logs, "scan", "scan", "--data", str(data), "--threads", str(info["cores"]))
     bandwidth, _ = _task(logs, "bandwidth", "bandwidth")
-    main = _night(opts, opts.scale, work, logs, "nightly", opts.memory_limit)
+    shipped, _, main = _nights(opts, opts.scale, work, logs, "nightly", opts.memory_limit)
+    if main is None:
+        raise BenchError("the nightly ran out of memory even with reduced ledger gates")
     manifest, run_dir = main["manifest"], main["run_dir"]
     duck = manifest["duckdb"]
     baselines, _ = _task(logs, "baselines", "baselines", "--run", str(run_dir), "--staging",
-                         str(work / "nightly" / "staging" / "datasets"), "--memory-limit",
+                         str(main["out_dir"] / "staging" / "datasets"), "--memory-limit",
                          duck["memory_limit"].replace(" ", ""), "--threads", str(duck["threads"]),
                          "--temp", str(work / "baseline-spill"), "--repeat", str(opts.repeat))
     engine_s = _model_seconds(manifest)
@@ -173,10 +215,12 @@ def run(opts: Options) -> tuple[dict, dict]:
               for m, b in baselines.items() if not m.startswith("_")}
     wrong = [m for m, b in baselines.items() if not m.startswith("_") and not b["same"]]
     # pandas at a scale where it still fits: this night if small enough, else a night of its own.
-    small = main if opts.scale <= opts.pandas_scale else _night(opts, opts.pandas_scale, work, logs, "nightly-pandas",
-                                                                opts.memory_limit)
+    small = main if opts.scale <= opts.pandas_scale else _nights(
+        opts, opts.pandas_scale, work, logs, "nightly-pandas", opts.memory_limit)[2]
+    if small is None:
+        raise BenchError(f"the night at the pandas scale {opts.pandas_scale:g} ran out of memory")
     pandas, _ = _task(logs, "pandas", "pandas", "--run", str(small["run_dir"]), "--staging",
-                      str(small["run_dir"].parent / "staging" / "datasets"))
+                      str(small["out_dir"] / "staging" / "datasets"))
     small_engine = _model_seconds(small["manifest"])
     pandas_out = {m: {"engine_s": small_engine.get(m), "pandas_s": pandas[m]["pandas_s"]} for m in PANDAS_MODELS}
     wrong += [f"pandas:{m}" for m in PANDAS_MODELS if not pandas[m]["same"]]
@@ -186,16 +230,24 @@ def run(opts: Options) -> tuple[dict, dict]:
              "seconds": None, "ok": None}
     spill_details: dict = {"skipped": True}
     if not opts.skip_spill:
-        big = _night(opts, opts.spill_scale, work, logs, "nightly-spill", opts.spill_memory_limit)
-        spill |= {"rows_total": big["generated"]["rows_total"], "seconds": round(big["child"].seconds, 1),
-                  "ok": big["child"].returncode == 0 and big["check"].ok}
-        spill_details = _night_details(big)
+        # The shipped gates are not tried again at scale 3 when they already ran out of memory at this scale.
+        big_shipped, big_reduced, _ = _nights(opts, opts.spill_scale, work, logs, "nightly-spill",
+                                              opts.spill_memory_limit, shipped_failed=main is not shipped)
+        spill |= {"rows_total": _truth(root_for(opts.spill_scale, opts.seed, opts.work) / "parquet")["rows_total"],
+                  "seconds": round(big_shipped["child"].seconds, 1) if big_shipped else None,
+                  "ok": bool(big_shipped and big_shipped["run_dir"] and big_shipped["child"].returncode == 0
+                             and big_shipped["check"].ok)}
+        spill_details = {"shipped_gates": _night_details(big_shipped) if big_shipped else
+                         "not run: the shipped gates already ran out of memory at the main scale",
+                         "reduced_gates": _night_details(big_reduced) if big_reduced else None}
     info["load_average_end"] = load_average()
+    night = shipped or main
     results = {
         "date": dt.datetime.now().astimezone().isoformat(timespec="seconds"), "scale": opts.scale, "machine": info,
         "rows_total": truth["rows_total"],
-        "truth_ok": main["check"].ok and not wrong and all(i["accounting_ok"] for i in ingest.values()),
-        "nightly_seconds": round(main["child"].seconds, 1), "peak_rss_mb": round(main["child"].peak_rss_mb),
+        "truth_ok": bool(shipped and shipped is main and main["check"].ok and not wrong
+                         and all(i["accounting_ok"] for i in ingest.values())),
+        "nightly_seconds": round(night["child"].seconds, 1), "peak_rss_mb": round(night["child"].peak_rss_mb),
         "scan_bound_seconds": scan["decode_all_columns_seconds"],
         "ingest_rows_per_s": {"csv_utf8": ingest["utf8"]["rows_per_s"], "csv_gb18030": ingest["gb18030"]["rows_per_s"]},
         "models": models, "pandas": pandas_out, "spill": spill,
@@ -204,10 +256,13 @@ def run(opts: Options) -> tuple[dict, dict]:
         "commands": {"bench": f".venv/bin/python bench/run.py --scale {opts.scale:g}",
                      "nightly": f"lsm nightly --data {data} --out {work / 'nightly'} --as-of {AS_OF}"
                                 + (f" --memory-limit {opts.memory_limit}" if opts.memory_limit else "")},
-        "generated": generated, "scan": scan, "memory_bandwidth": bandwidth, "nightly": _night_details(main),
+        "generated": generated, "scan": scan, "memory_bandwidth": bandwidth,
+        "nightly": _night_details(night),
+        "nightly_reduced_gates": _night_details(main) if main is not shipped else None,
+        "models_from": main["name"],
         "baselines": baselines, "baseline_mismatches": wrong,
-        "pandas": {"scale": opts.pandas_scale if small is not main else opts.scale, "details": pandas,
-                   "rows_total": _truth(small["root"] / "parquet")["rows_total"]},
+        "pandas": {"scale": opts.pandas_scale if small is not main else opts.scale, "night": small["name"],
+                   "details": pandas, "rows_total": _truth(small["root"] / "parquet")["rows_total"]},
         "ingest": {"dataset": "pension_payments", "lsm": ingest, "duckdb_text_utf8": text},
         "spill": spill_details,
     }
@@ -218,16 +273,22 @@ def run(opts: Options) -> tuple[dict, dict]:
 
 
 def _night_details(night: dict) -> dict:
-    manifest, check = night["manifest"], night["check"]
-    return {"seconds": round(night["child"].seconds, 1), "exit_code": night["child"].returncode,
-            "peak_rss_mb": round(night["child"].peak_rss_mb), "phases": night["phases"],
-            "load_average_before_after": night["load_average"], "duckdb": manifest["duckdb"],
-            "models": {m["id"]: {"seconds": round(m["seconds"], 3), "clues": m["clues"], "status": m["status"]}
-                       for m in manifest["models"]},
-            "matches": manifest.get("matches", []), "truth": {"ok": check.ok, "clues": check.clues,
-                                                               "expected": check.expected,
-                                                               "problems": check.problems[:20]},
-            "rows_total": night["generated"]["rows_total"]}
+    manifest, check, child = night["manifest"], night["check"], night["child"]
+    out = {"night": night["name"], "completed": night["run_dir"] is not None, "seconds": round(child.seconds, 1),
+           "exit_code": child.returncode, "killed_for_memory": child.killed_for_memory,
+           "peak_rss_mb": round(child.peak_rss_mb), "phases": night["phases"],
+           "load_average_before_after": night["load_average"], "rows_total": night["generated"]["rows_total"],
+           "catalogue": "reduced ledger gates (bench copy of models/)" if night["models_dir"] else "shipped"}
+    if manifest is not None:
+        out |= {"duckdb": manifest["duckdb"],
+                "models": {m["id"]: {"seconds": round(m["seconds"], 3), "clues": m["clues"], "status": m["status"]}
+                           for m in manifest["models"]},
+                "matches": manifest.get("matches", []),
+                "truth": {"ok": check.ok, "clues": check.clues, "expected": check.expected,
+                          "problems": check.problems[:20]}}
+    else:
+        out["stderr_tail"] = child.stderr[-1500:]
+    return out
 
 
 def write(results: dict, details: dict, out: Path) -> None:

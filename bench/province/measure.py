@@ -2,7 +2,8 @@
 
 ``timed_child`` runs one command and returns its wall seconds and its own peak resident memory from
 ``os.wait4`` — the parent must stay small, because on Linux a forked child's ``ru_maxrss`` starts
-from the parent's RSS. ``phases`` reads a run's JSON-lines log (event timestamps) and splits the night
+from the parent's RSS. A child whose resident memory passes ``rss_cap_mb`` is killed (and says so)
+before the machine runs out of memory: other people's processes share it. ``phases`` reads a run's JSON-lines log (event timestamps) and splits the night
 into start-up, ingest, quality gates, model phase (loading the staged tables + the ten models),
 outputs and shutdown.
 
@@ -35,22 +36,46 @@ class Child:
     stdout: str
     stderr: str
     started: float  # wall clock (time.time()) when the child was started
+    killed_for_memory: bool = False
 
     def json(self) -> dict:
         return json.loads(self.stdout.strip().splitlines()[-1])
 
 
+def _rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
 def timed_child(argv: list[str], log_dir: Path, name: str, cwd: Path | None = None,
-                env: dict[str, str] | None = None) -> Child:
+                env: dict[str, str] | None = None, rss_cap_mb: float | None = None) -> Child:
     log_dir.mkdir(parents=True, exist_ok=True)
     out_path, err_path = log_dir / f"{name}.out", log_dir / f"{name}.err"
+    killed = False
     with open(out_path, "w") as out, open(err_path, "w") as err:
         started, start = time.time(), time.perf_counter()
         proc = subprocess.Popen(argv, stdout=out, stderr=err, cwd=cwd, env={**os.environ, **(env or {})})
-        _, status, usage = os.wait4(proc.pid, 0)
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if rss_cap_mb and not killed and _rss_mb(proc.pid) > rss_cap_mb:
+                proc.kill()
+                killed = True
+            time.sleep(0.2)
         seconds = time.perf_counter() - start
     return Child(seconds, usage.ru_maxrss / 1024, os.waitstatus_to_exitcode(status), out_path.read_text(),
-                 err_path.read_text()[-4000:], started)
+                 err_path.read_text()[-4000:], started, killed)
+
+
+def memory_cap_mb(headroom_gib: float = 3.0) -> float:
+    """The RSS past which a child is stopped: the machine's memory less some headroom for others."""
+    return (_memory_gib() - headroom_gib) * 1024
 
 
 def load_average() -> list[float]:
@@ -83,28 +108,41 @@ def machine() -> dict:
             "duckdb": duckdb.__version__, "polars": pl.__version__, "load_average_start": load_average()}
 
 
-def _events(run_dir: Path) -> list[dict]:
-    lines = (run_dir / "log.jsonl").read_text(encoding="utf-8").splitlines()
+def _events(log: Path) -> list[dict]:
+    lines = log.read_text(encoding="utf-8").splitlines() if log.exists() else []
     return [json.loads(line) for line in lines if line.strip()]
 
 
-def phases(run_dir: Path, child: Child) -> dict:
-    """Seconds per phase of a nightly, from its log's event timestamps and the child's wall time."""
-    events = _events(run_dir)
+def night_log(out_dir: Path) -> Path:
+    """The JSON-lines log of the night in ``out_dir``: published, or still in .incoming (a killed night)."""
+    latest = out_dir / "latest" / "log.jsonl"
+    return latest if latest.exists() else max((out_dir / ".incoming").glob("*/log.jsonl"), default=latest)
+
+
+def phases(log: Path, child: Child) -> dict:
+    """Seconds per phase of a nightly, from its log's event timestamps and the child's wall time; a phase
+    the night never finished is counted up to the end of the child (and the later ones are absent)."""
+    events = _events(log)
+    end = child.started + child.seconds
 
     def at(event: dict) -> float:
         return dt.datetime.fromisoformat(event["ts"]).timestamp()
 
-    def last(*names: str) -> float:
-        return max(at(e) for e in events if e["event"] in names)
+    def last(*names: str) -> float | None:
+        times = [at(e) for e in events if e["event"] in names]
+        return max(times) if times else None
 
-    started = min(at(e) for e in events if e["event"] == "run_started")
-    ingested = last("dataset_ingested")
-    duckdb_ready = last("duckdb")
-    models_done = last("model_done", "model_reused", "model_failed", "model_skipped")
-    finished = last("run_finished")
+    marks = [("startup", last("run_started")), ("ingest", last("dataset_ingested")), ("quality", last("duckdb")),
+             ("models", last("model_done", "model_reused", "model_failed", "model_skipped")),
+             ("outputs", last("run_finished")), ("shutdown", end)]
+    out, previous = {}, child.started
+    for name, mark in marks:
+        out[name] = round((mark or end) - previous, 2)
+        if mark is None:
+            break
+        previous = mark
     model_seconds = sum(e.get("seconds", 0) for e in events if e["event"] == "model_done")
-    out = {"startup": started - child.started, "ingest": ingested - started, "quality": duckdb_ready - ingested,
-           "load_tables": models_done - duckdb_ready - model_seconds, "models": model_seconds,
-           "outputs": finished - models_done, "shutdown": child.started + child.seconds - finished}
-    return {name: round(seconds, 2) for name, seconds in out.items()}
+    if "outputs" in out:  # the model phase also loads the staged tables into DuckDB
+        out["load_tables"] = round(out["models"] - model_seconds, 2)
+        out["models"] = round(model_seconds, 2)
+    return out

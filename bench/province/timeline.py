@@ -28,7 +28,7 @@ ROWS_AT_SCALE_1 = {
     "dibao_members": 1_500_000,
     "custody_spells": 200_000,
     "death_records": 800_000,
-    "driver_licenses": 6_000_000,
+    "driver_licenses": 8_000_000,
     "drug_users": 200_000,
     "criminal_judgments": 500_000,
     "business_registry": 2_500_000,
@@ -38,7 +38,7 @@ ROWS_AT_SCALE_1 = {
     "construction_permits": 100_000,
     "wage_complaints": 50_000,
     "lending_judgments": 300_000,
-    "tax_filings": 4_000_000,
+    "tax_filings": 4_500_000,
     "school_staff": 1_000_000,
 }
 MINIMUM = 40  # every dataset keeps some background rows even at tiny scales

@@ -4,8 +4,8 @@
 as ``2023-01``, amounts (int64 fen) as ``1234.50``, integers as digits, empty cells as nulls — clean
 forms at scale (the planted rows carry the messy ones). ``write_dataset`` adds the planted rows,
 renames the columns to one of the header forms the catalogue accepts (canonical, Chinese, or the
-first alias) and writes ``<dataset>.parquet`` — or, for the monthly payment ledgers, one file per
-month under ``<dataset>/``, the header form changing from month to month.
+first alias) and writes ``<dataset>.parquet`` — or, for the monthly payment ledgers (streamed in slices),
+one file per month under ``<dataset>/``, the header form changing from month to month.
 
 Example::
 
@@ -15,6 +15,7 @@ Example::
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -61,9 +62,10 @@ def _with_headers(table: pa.Table, dataset: DatasetSpec, form: str) -> pa.Table:
     return table.select(list(dataset.column_names)).rename_columns(headers(dataset, form))
 
 
-def write_dataset(root: Path, dataset: DatasetSpec, background: pa.Table, planted: pa.Table | None,
-                  monthly: bool, form: str) -> int:
-    """Write one dataset under ``root``; returns the number of rows written."""
+def write_dataset(root: Path, dataset: DatasetSpec, background: pa.Table | Iterable[pa.Table],
+                  planted: pa.Table | None, monthly: bool, form: str) -> int:
+    """Write one dataset under ``root``; returns the number of rows written. A monthly ledger comes as
+    slices (each sorted by month) and goes to one file per month, written slice by slice."""
     if not monthly:
         parts = [render(background, dataset)] + ([planted.drop_columns([MONTH_COLUMN])] if planted else [])
         table = pa.concat_tables(parts)
@@ -71,25 +73,31 @@ def write_dataset(root: Path, dataset: DatasetSpec, background: pa.Table, plante
         return table.num_rows
     folder = root / dataset.name
     folder.mkdir(parents=True, exist_ok=True)
+    writers: dict[np.datetime64, pq.ParquetWriter] = {}
+
+    def append(month: np.datetime64, text: pa.Table) -> None:
+        if month not in writers:  # the header form changes from month to month
+            month_form = HEADER_FORMS[(HEADER_FORMS.index(form) + int(month.astype(int))) % len(HEADER_FORMS)]
+            names = headers(dataset, month_form)
+            writers[month] = pq.ParquetWriter(folder / f"{month}.parquet", pa.schema(
+                [(name, pa.string()) for name in names]))
+        writers[month].write_table(text.select(list(dataset.column_names)).rename_columns(writers[month].schema.names))
+
     written = 0
-    for i, (month, part) in enumerate(monthly_parts(background, planted, dataset)):
-        form_of_month = HEADER_FORMS[(HEADER_FORMS.index(form) + i) % len(HEADER_FORMS)]
-        pq.write_table(_with_headers(part, dataset, form_of_month), folder / f"{month}.parquet")
+    for part in ([background] if isinstance(background, pa.Table) else background):
+        months = part["pay_month"].to_numpy().astype("datetime64[M]")
+        for month in np.unique(months):
+            lo, hi = np.searchsorted(months, month), np.searchsorted(months, month, side="right")
+            append(month, render(part.slice(lo, hi - lo), dataset))
         written += part.num_rows
+    if planted is not None:
+        planted_months = planted[MONTH_COLUMN].to_numpy(zero_copy_only=False).astype("datetime64[M]")
+        for month in np.unique(planted_months):
+            append(month, planted.filter(pa.array(planted_months == month)).drop_columns([MONTH_COLUMN]))
+        written += planted.num_rows
+    for writer in writers.values():
+        writer.close()
     return written
-
-
-def monthly_parts(background: pa.Table, planted: pa.Table | None, dataset: DatasetSpec):
-    """(``YYYY-MM``, text table) per payment month; the background must be sorted by month."""
-    months = background["pay_month"].to_numpy().astype("datetime64[M]")
-    planted_months = (planted[MONTH_COLUMN].to_numpy(zero_copy_only=False).astype("datetime64[M]")
-                      if planted is not None else np.array([], "datetime64[M]"))
-    for month in np.union1d(np.unique(months), np.unique(planted_months)):
-        lo, hi = np.searchsorted(months, month), np.searchsorted(months, month, side="right")
-        parts = [render(background.slice(lo, hi - lo), dataset)]
-        if planted is not None:
-            parts.append(planted.filter(pa.array(planted_months == month)).drop_columns([MONTH_COLUMN]))
-        yield str(month), pa.concat_tables(parts)
 
 
 def write_csv_copies(parquet_folder: Path, utf8_folder: Path, gb18030_folder: Path) -> int:
