@@ -80,8 +80,9 @@ def merged_truth(planted: Planted, mass: Truth) -> dict:
     return models
 
 
-def generate(scale: float, seed: int, root: Path) -> dict:
-    """Write the data root for ``scale`` (≈ 100 M rows at 1) under ``root`` and return its summary."""
+def generate(scale: float, seed: int, root: Path, csv: bool = True) -> dict:
+    """Write the data root for ``scale`` (≈ 100 M rows at 1) under ``root`` and return its summary; the CSV
+    copies of the biggest dataset only with ``csv``."""
     started = time.perf_counter()
     shutil.rmtree(root, ignore_errors=True)
     data = root / "parquet"
@@ -108,7 +109,8 @@ def generate(scale: float, seed: int, root: Path) -> dict:
              "datasets": datasets, "rows_total": sum(d["rows"] for d in datasets.values())}
     (data / "truth.json").write_text(json.dumps(truth, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
     parquet_seconds = time.perf_counter() - started
-    csv_rows = write_csv_copies(data / CSV_DATASET, root / "csv_utf8" / CSV_DATASET, root / "csv_gb18030" / CSV_DATASET)
+    csv_rows = write_csv_copies(data / CSV_DATASET, root / "csv_utf8" / CSV_DATASET,
+                                root / "csv_gb18030" / CSV_DATASET) if csv else None
     summary = {"scale": scale, "seed": seed, "fingerprint": fingerprint(), "rows_total": truth["rows_total"],
                "clues_expected": sum(len(s) for rules in truth["models"].values() for s in rules.values()),
                "csv_dataset": CSV_DATASET, "csv_rows": csv_rows, "parquet_seconds": round(parquet_seconds, 1),
@@ -117,13 +119,14 @@ def generate(scale: float, seed: int, root: Path) -> dict:
     return summary
 
 
-def cached(root: Path) -> dict | None:
-    """The summary of an up-to-date generated root, or None."""
+def cached(root: Path, csv: bool = True) -> dict | None:
+    """The summary of an up-to-date generated root (with its CSV copies when ``csv``), or None."""
     marker = root / "generated.json"
     if not marker.exists():
         return None
     summary = json.loads(marker.read_text(encoding="utf-8"))
-    return summary if summary.get("fingerprint") == fingerprint() else None
+    fresh = summary.get("fingerprint") == fingerprint() and (not csv or summary.get("csv_rows") is not None)
+    return summary if fresh else None
 
 
 def main() -> None:
@@ -131,9 +134,11 @@ def main() -> None:
     parser.add_argument("--scale", type=float, required=True)
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--work", type=Path, default=OUT, help="where generated roots are cached")
+    parser.add_argument("--no-csv", action="store_true", help="no CSV copies of the biggest dataset")
     args = parser.parse_args()
     root = root_for(args.scale, args.seed, args.work)
-    print(json.dumps(cached(root) or generate(args.scale, args.seed, root)))
+    csv = not args.no_csv
+    print(json.dumps(cached(root, csv) or generate(args.scale, args.seed, root, csv)))
 
 
 if __name__ == "__main__":

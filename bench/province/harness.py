@@ -67,12 +67,13 @@ def _module(name: str, *args: str) -> list[str]:
     return [PYTHON, "-m", f"bench.province.{name}", *args]
 
 
-def ensure_data(opts: Options, scale: float, logs: Path) -> tuple[Path, dict]:
+def ensure_data(opts: Options, scale: float, logs: Path, csv: bool = False) -> tuple[Path, dict]:
+    """The generated root of ``scale`` (generated in a child process unless cached)."""
     root = root_for(scale, opts.seed, opts.work)
-    summary = cached(root)
+    summary = cached(root, csv)
     if summary is None:
-        child = timed_child(_module("generate", "--scale", f"{scale:g}", "--seed", str(opts.seed), "--work",
-                                    str(opts.work)), logs, f"generate-s{scale:g}", cwd=REPO)
+        argv = _module("generate", "--scale", f"{scale:g}", "--seed", str(opts.seed), "--work", str(opts.work))
+        child = timed_child(argv + ([] if csv else ["--no-csv"]), logs, f"generate-s{scale:g}", cwd=REPO)
         if child.returncode != 0:
             raise BenchError(f"generating scale {scale:g} failed:\n{child.stderr}")
         summary = child.json() | {"peak_rss_mb": round(child.peak_rss_mb)}
@@ -196,7 +197,7 @@ def run(opts: Options) -> tuple[dict, dict]:
     shutil.rmtree(work, ignore_errors=True)
     logs.mkdir(parents=True)
     info = machine()
-    root, generated = ensure_data(opts, opts.scale, logs)
+    root, generated = ensure_data(opts, opts.scale, logs, csv=True)
     data = root / "parquet"
     truth = _truth(data)
     scan, _ = _task(logs, "scan", "scan", "--data", str(data), "--threads", str(info["cores"]))
