@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 
-import adbc_driver_postgresql.dbapi as adbc
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -63,6 +62,10 @@ def _digest(batches: list[pa.RecordBatch], schema: pa.Schema) -> str:
 def read_postgres(dsn: str, table: str | None = None, query: str | None = None, label: str = "postgresql"
                   ) -> tuple[RawTable, str]:
     """The table's (or query's) rows as text cells, and the SHA-256 of the rows read."""
+    # Imported here, not at the top: the driver pulls in pandas (through pyarrow.dataset), a good 0.4 s
+    # that every command would pay at start-up although only a database source needs it.
+    import adbc_driver_postgresql.dbapi as adbc
+
     source = _source(table, query)
     try:
         with adbc.connect(dsn, autocommit=True) as conn, conn.cursor() as cur:

@@ -3,6 +3,11 @@
 Exit status (spec/CONTRACT.md): 0 ok; 1 a model failed; 2 usage or
 model-definition error; 3 a blocking data-quality check failed; 4 another run
 holds the lock on the output directory.
+
+Start-up: this module imports only typer, rich and the engine's light modules, so ``lsm --help`` and a
+wrong option answer at once; each command loads the engine (:mod:`engine.project`, and with it
+DuckDB, Arrow, Polars, sqlglot) when it runs — the imports inside ``_project`` and ``_options`` are
+there for that, not to dodge a cycle (the import-linter contract keeps the layers one-way).
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ import datetime as dt
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -19,11 +24,14 @@ from rich.markup import escape
 from rich.table import Table
 
 from engine.masking import mask_ids
-from engine.project import DEFAULT_DATA, ENGINES, EngineUnavailable, Project
 from engine.reporting import RichReporter, SilentReporter
 from engine.runs.directory import LockHeld
-from engine.runs.runner import RunOptions
+from engine.settings import DEFAULT_DATA, ENGINES, EngineUnavailable
 from engine.spec.errors import SpecError
+
+if TYPE_CHECKING:
+    from engine.project import Project
+    from engine.runs.runner import RunOptions
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="lsm — 大数据法律监督模型引擎 / legal-supervision model engine")
@@ -47,6 +55,8 @@ MasterOpt = Annotated[str | None, typer.Option(
 
 
 def _project(models: Path | None, data: Path | None, out_dir: Path | None, quiet: bool) -> Project:
+    from engine.project import Project  # the engine loads when a command runs (start-up, see above)
+
     return Project(models, data, out_dir, SilentReporter() if quiet else RichReporter())
 
 
@@ -261,7 +271,9 @@ TimeoutOpt = Annotated[float, typer.Option(
                             "model fails alone and the others still run")]
 
 
-def _options(memory_limit, threads, temp_dir, fresh, model_timeout, notify=None, spark_master=None):
+def _options(memory_limit, threads, temp_dir, fresh, model_timeout, notify=None, spark_master=None) -> RunOptions:
+    from engine.runs.runner import RunOptions  # the engine loads when a command runs (start-up, see above)
+
     return RunOptions(memory_limit=memory_limit, threads=threads, temp_dir=temp_dir, reuse=not fresh, notify=notify,
                       model_timeout=model_timeout or None, spark_master=spark_master)
 
@@ -294,7 +306,7 @@ def nightly(data: Annotated[Path, typer.Option("--data", help="数据目录（�
             fresh: FreshOpt = False, model_timeout: TimeoutOpt = 3600.0, as_json: JsonOpt = False) -> None:
     """夜间批处理：接入 → 数据质量 → 全部模型 → 与上次比较 → 发布 → 摘要 / the nightly batch, for cron."""
     _check_engine(engine)
-    project = Project(models, data, out_dir, RichReporter())
+    project = _project(models, data, out_dir, False)
     result = _execute(lambda: project.nightly(_as_of(as_of), _options(
         memory_limit, threads, temp_dir, fresh, model_timeout, notify, spark_master), engine), as_json)
     if as_json:

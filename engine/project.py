@@ -35,20 +35,15 @@ from engine.reporting import Reporter, SilentReporter
 from engine.runs.diff import diff_published
 from engine.runs.directory import RunLock
 from engine.runs.runner import RunOptions, execute_run
+from engine.settings import DEFAULT_DATA, DEFAULT_MODELS, DEFAULT_OUT, ENGINES, EngineUnavailable
 from engine.spec.catalog import Catalogue, load_catalogue
 from engine.spec.connections import load_connections
 from engine.spec.errors import Location, Problem, SpecError
 from engine.spec.load import LoadedModel, load_models
 from engine.sql import count_rows, select_all
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_MODELS = REPO_ROOT / "models"
-DEFAULT_DATA = REPO_ROOT / "sample_data" / "generated"
-DEFAULT_OUT = Path("runs")
 DRY_RUN_TIMEOUT = 60.0  # seconds a model may take on empty tables (lsm validate)
 DRY_RUN_MEMORY = "1GB"
-ENGINES = ("duckdb", "spark")
-
 
 @dataclass
 class SourceFiles:
@@ -240,9 +235,6 @@ class Project:
         """What changed between two published runs (default: the latest and its baseline); see engine.runs.history."""
         return diff_published(self.out_dir, run_a, run_b)
 
-
-class EngineUnavailable(Exception):
-    """The requested execution engine cannot run here."""
 
 
 def _fallback(plan: ModelPlan):
