@@ -1,10 +1,11 @@
-"""The declared data-quality checks, run through great-expectations (GX 1.x).
+"""The declared data-quality checks, declared and reported with great-expectations (GX 1.x), evaluated
+in DuckDB.
 
-One ephemeral GX context per call, one pandas datasource, and per dataset one
-batch: the staged Parquet of its accepted rows, read with only the columns its
-checks need (plus, for ``valid_id_rate``, one derived column: the ID's check
-flag, null where the ID is empty). Each declared check becomes one or more GX
-expectations in the dataset's suite:
+Per dataset one DuckDB view over the staged Parquet of its accepted rows, with only the columns its
+checks need (plus, for ``valid_id_rate``, one derived column: the ID's check flag, null where the ID
+is empty). Each declared check becomes one or more GX expectations in the dataset's suite; each
+expectation is evaluated by one aggregate query (``engine.quality.metrics``, GX's own success rules)
+and reported as GX's ``ExpectationValidationResult``:
 
 ================  ==================================================================
 check             expectation
@@ -34,17 +35,24 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
+import tempfile
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+import duckdb
 import polars as pl
+from sqlglot import exp
 
+from engine.database import connect
 from engine.ingest.ingest import DatasetResult, IngestResult, empty_staged_frame
 from engine.ingest.normalize.orgs import OrgKeyRules
 from engine.masking import mask_id, mask_text
+from engine.quality.metrics import ROW, StagedSource, evaluate
 from engine.quality.results import QualityResult
 from engine.spec.catalog import Catalogue, DatasetSpec, QualityCheckSpec, resolve_date_bound
+from engine.sql import table_ref
 
 ID_TYPES = ("id_cn", "credit_code", "party_id")
 EXAMPLES = 5
@@ -62,25 +70,18 @@ def _gx():
     return _GX
 
 
+def _gx_result_class():
+    """GX's ``ExpectationValidationResult`` (imported with GX, on first use)."""
+    from great_expectations.core.expectation_validation_result import ExpectationValidationResult
+
+    return ExpectationValidationResult
+
+
 def warm_up() -> threading.Thread:
     """Start importing great-expectations in the background (seconds) while the caller ingests."""
     thread = threading.Thread(target=_gx, name="gx-import", daemon=True)
     thread.start()
     return thread
-
-
-def _context(gx):
-    """An in-memory context: no files, no docs site, no analytics, no progress bars."""
-    from great_expectations.data_context.types.base import (
-        DataContextConfig,
-        InMemoryStoreBackendDefaults,
-        ProgressBarsConfig,
-    )
-
-    config = DataContextConfig(store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
-                               analytics_enabled=False,
-                               progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False))
-    return gx.get_context(mode="ephemeral", project_config=config)
 
 
 # --------------------------------------------------------------------------- per check
@@ -113,24 +114,33 @@ def _needed_columns(dataset: DatasetSpec) -> list[str]:
     return list(dict.fromkeys(needed)) or ["_row"]
 
 
-def _load_frame(catalogue: Catalogue, dataset: DatasetSpec, result: DatasetResult):
-    """The staged rows as a pandas frame: only the needed columns, plus the derived ID-check flags."""
+def _staged_source(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, dataset: DatasetSpec,
+                   result: DatasetResult) -> StagedSource:
+    """The staged rows as a DuckDB view: only the needed columns, the derived ID-check flags (null where
+    the ID is empty) and the row position ``__n``."""
     columns = _needed_columns(dataset)
     if result.staged:
-        frame = pl.read_parquet(result.staged, columns=columns)
+        raw = con.read_parquet(str(result.staged), file_row_number=True).select(
+            *[duckdb.ColumnExpression(c) for c in columns],
+            duckdb.ColumnExpression("file_row_number").alias(ROW))
     else:  # every row was quarantined (or the files had only headers): zero rows, right types
-        frame = empty_staged_frame(dataset, OrgKeyRules.of(catalogue.org_name)).select(columns)
+        empty = empty_staged_frame(dataset, OrgKeyRules.of(catalogue.org_name)).select(columns)
+        raw = con.from_arrow(empty.with_columns(pl.lit(0, pl.Int64).alias(ROW)).to_arrow())
+    raw.create_view("__lsm_raw")
     derived = []
     for name in dict.fromkeys(c.column for c in dataset.quality if c.check == "valid_id_rate"):
         assert name is not None
         if dataset.column(name).type == "party_id":  # a person's ID or an organisation's credit code
-            ok = pl.col(f"{name}_valid_id").fill_null(False) | pl.col(f"{name}_valid_code").fill_null(False)
+            ok = exp.or_(exp.func("coalesce", exp.column(f"{name}_valid_id", quoted=True), exp.false()),
+                         exp.func("coalesce", exp.column(f"{name}_valid_code", quoted=True), exp.false()))
         else:
-            ok = pl.col(f"{name}_valid")
-        derived.append(pl.when(pl.col(name).is_not_null()).then(ok).otherwise(None).alias(_valid_flag(name)))
-    if derived:
-        frame = frame.with_columns(derived)
-    return frame.to_pandas()
+            ok = exp.column(f"{name}_valid", quoted=True)
+        present = exp.Not(this=exp.Is(this=exp.column(name, quoted=True), expression=exp.Null()))
+        derived.append(exp.alias_(exp.Case(ifs=[exp.If(this=present, true=ok)]), _valid_flag(name), quoted=True))
+    view = exp.select(exp.Star(), *derived).from_("__lsm_raw")
+    con.execute(exp.Create(this=exp.to_table("__lsm_staged"), kind="VIEW", expression=view, replace=True,
+                           properties=exp.Properties(expressions=[exp.TemporaryProperty()])).sql("duckdb"))
+    return StagedSource(con, "__lsm_staged")
 
 
 def _plan(gx, dataset: DatasetSpec, check: QualityCheckSpec, as_of: dt.date, rows: int,
@@ -237,7 +247,7 @@ def _eg(examples: list[str]) -> str:
     return f"; e.g. {', '.join(examples[:3])}" if examples else ""
 
 
-def _interpret(plan: _Plan, dataset: DatasetSpec, outcomes: list, frame) -> QualityResult:
+def _interpret(plan: _Plan, dataset: DatasetSpec, outcomes: list, source: StagedSource) -> QualityResult:
     """Turn the GX results of one check into one QualityResult with a short observed statement."""
     spec, kind = plan.spec, plan.spec.check
     errors = [o.exception_info for o in outcomes if (o.exception_info or {}).get("raised_exception")]
@@ -275,7 +285,7 @@ def _interpret(plan: _Plan, dataset: DatasetSpec, outcomes: list, frame) -> Qual
         share, n = _shares(result, count_missing=False)
         column = spec.column
         rows = result.get("partial_unexpected_index_list") or []
-        base.examples = list(dict.fromkeys(mask_id(frame[column].iloc[i]) for i in rows))[:EXAMPLES]
+        base.examples = list(dict.fromkeys(mask_id(v) for v in source.values_at(column, rows)))[:EXAMPLES]
         base.observed = ("no ID numbers to check" if n == 0
                          else f"valid {_pct(share)} of {n:,} IDs (min {need}){'' if passed else _eg(base.examples)}")
         return base
@@ -328,54 +338,60 @@ def _interpret(plan: _Plan, dataset: DatasetSpec, outcomes: list, frame) -> Qual
 
 
 def run_expectations(catalogue: Catalogue, ingested: IngestResult, as_of: dt.date,
-                     previous_rows: dict[str, int] | None = None) -> list[QualityResult]:
+                     previous_rows: dict[str, int] | None = None, memory_limit: str | None = None,
+                     threads: int | None = None, temp_dir: Path | None = None) -> list[QualityResult]:
     """Run every ``quality:`` check of the catalogue on the ingested (staged) datasets.
 
     ``previous_rows``: accepted rows per dataset in the previous load, for ``row_count_change``
     (a dataset absent from it has no previous load, and the check passes). Datasets that were not
-    ingested (missing, or failed) are skipped: the basic gates already block them.
-    great-expectations is imported on first use (the import takes seconds; see :func:`warm_up`)."""
+    ingested (missing, or failed) are skipped: the basic gates already block them. The checks are
+    evaluated in DuckDB (``engine.quality.metrics``) with the run's memory limit, threads and spill
+    folder; great-expectations is imported on first use (seconds; see :func:`warm_up`)."""
     todo = [(catalogue.dataset(d.name), d) for d in ingested.datasets
             if d.name in catalogue.names and not d.missing and not d.error and catalogue.dataset(d.name).quality]
     if not todo:
         return []
     gx = _gx()
-    context = _context(gx)
-    source = context.data_sources.add_pandas("lsm_staged")
     results: list[QualityResult] = []
-    for dataset, ingested_dataset in todo:
+    with tempfile.TemporaryDirectory(prefix="lsm-quality-", dir=temp_dir) as spill:
+        con = connect(Path(spill), memory_limit, threads)
         try:
-            results += _run_dataset(gx, source, catalogue, dataset, ingested_dataset, as_of, previous_rows)
-        except Exception as exc:  # a check that cannot run fails (and blocks, if blocking); the run goes on
-            message = f"could not be evaluated: {type(exc).__name__}: {mask_text(str(exc))[:300]}"
-            results += [QualityResult(dataset.name, c.check, c.blocking, False, message, c.title(dataset))
-                        for c in dataset.quality]
+            for dataset, ingested_dataset in todo:
+                try:
+                    results += _run_dataset(gx, con, catalogue, dataset, ingested_dataset, as_of, previous_rows)
+                except Exception as exc:  # a check that cannot run fails (and blocks, if blocking); the run goes on
+                    message = f"could not be evaluated: {type(exc).__name__}: {mask_text(str(exc))[:300]}"
+                    results += [QualityResult(dataset.name, c.check, c.blocking, False, message, c.title(dataset))
+                                for c in dataset.quality]
+        finally:
+            con.close()
     return results
 
 
-def _run_dataset(gx, source, catalogue: Catalogue, dataset: DatasetSpec, ingested_dataset: DatasetResult,
-                 as_of: dt.date, previous_rows: dict[str, int] | None) -> list[QualityResult]:
-    """One dataset: one batch of its staged rows, one suite of its checks' expectations."""
-    results: list[QualityResult] = []
-    frame = _load_frame(catalogue, dataset, ingested_dataset)
-    plans = [_plan(gx, dataset, check, as_of, len(frame), previous_rows) for check in dataset.quality]
-    expectations = []
-    for i, plan in enumerate(plans):
-        for k, expectation in enumerate(plan.expectations):
-            expectation.meta = {**(expectation.meta or {}), "lsm_check": i, "lsm_part": k}
-            expectations.append(expectation)
-    outcomes: dict[int, list] = {}
-    if expectations:
-        suite = gx.ExpectationSuite(name=f"lsm.{dataset.name}", expectations=expectations)
-        batch = (source.add_dataframe_asset(dataset.name).add_batch_definition_whole_dataframe("staged")
-                 .get_batch(batch_parameters={"dataframe": frame}))
-        validation = batch.validate(suite, result_format={"result_format": "SUMMARY",
-                                                          "partial_unexpected_count": 20})
-        for outcome in validation.results:
-            meta = outcome.expectation_config.meta
-            outcomes.setdefault(meta["lsm_check"], []).append(outcome)
-        for parts in outcomes.values():
-            parts.sort(key=lambda o: o.expectation_config.meta["lsm_part"])
-    for i, plan in enumerate(plans):
-        results.append(plan.result or _interpret(plan, dataset, outcomes.get(i, []), frame))
-    return results
+def _outcome(gx_result_class, source: StagedSource, expectation):
+    """One expectation evaluated in DuckDB, reported as GX's validation result."""
+    config = expectation.configuration
+    try:
+        success, result = evaluate(source, expectation.expectation_type, dict(config.kwargs))
+    except duckdb.Error as exc:
+        return gx_result_class(success=False, expectation_config=config, result={}, exception_info={
+            "raised_exception": True, "exception_message": f"{type(exc).__name__}: {exc}",
+            "exception_traceback": None})
+    return gx_result_class(success=success, expectation_config=config, result=result,
+                           exception_info={"raised_exception": False, "exception_message": None,
+                                           "exception_traceback": None})
+
+
+def _run_dataset(gx, con: duckdb.DuckDBPyConnection, catalogue: Catalogue, dataset: DatasetSpec,
+                 ingested_dataset: DatasetResult, as_of: dt.date, previous_rows: dict[str, int] | None
+                 ) -> list[QualityResult]:
+    """One dataset: its staged rows as a DuckDB view, one GX suite of its checks' expectations."""
+    source = _staged_source(con, catalogue, dataset, ingested_dataset)
+    rows = source.one(exp.select(exp.Count(this=exp.Star())).from_(table_ref(source.relation)))[0]
+    plans = [_plan(gx, dataset, check, as_of, rows, previous_rows) for check in dataset.quality]
+    expectations = [e for plan in plans for e in plan.expectations]
+    if expectations:  # the declaration, checked by GX itself
+        gx.ExpectationSuite(name=f"lsm.{dataset.name}", expectations=expectations)
+    result_class = _gx_result_class()
+    return [plan.result or _interpret(plan, dataset, [_outcome(result_class, source, e) for e in plan.expectations],
+                                      source) for plan in plans]

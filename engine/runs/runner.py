@@ -229,8 +229,9 @@ def _run_in(project, plans, as_of, engine, options, run_id, started, work: Path,
     # Row counts are compared with the last load that passed its blocking checks (a blocked night does
     # not become tomorrow's yardstick).
     previous_rows = dict((previous_manifest or {}).get("row_baselines", {}))
+    spill.mkdir(parents=True, exist_ok=True)
     quality: list[QualityResult] = basic_checks(ingested) + run_expectations(
-        project.catalogue, ingested, as_of, previous_rows)
+        project.catalogue, ingested, as_of, previous_rows, options.memory_limit, options.threads, spill)
     blocked: dict[str, str] = {}
     for q in quality:
         if q.blocking and not q.passed:
