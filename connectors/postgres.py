@@ -51,12 +51,31 @@ def _cells_sql(source: exp.Expression, headers: list[str], names: list[str]) -> 
     return exp.select(*cells).from_(source.copy()).order_by(*order).sql("postgres")
 
 
+class _Sha256Sink:
+    """A write-only file that hashes what is written, so the IPC stream is never held in memory."""
+
+    def __init__(self) -> None:
+        self.sha256 = hashlib.sha256()
+        self.closed = False
+
+    def write(self, data) -> int:
+        self.sha256.update(data)
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.closed = True
+
+
 def _digest(batches: list[pa.RecordBatch], schema: pa.Schema) -> str:
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, schema) as writer:
+    """SHA-256 of the rows as an Arrow IPC stream (the same bytes for the same rows and types)."""
+    sink = _Sha256Sink()
+    with pa.PythonFile(sink, mode="w") as file, pa.ipc.new_stream(file, schema) as writer:
         for batch in batches:
             writer.write_batch(batch)
-    return hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()
+    return sink.sha256.hexdigest()
 
 
 def read_postgres(dsn: str, table: str | None = None, query: str | None = None, label: str = "postgresql"

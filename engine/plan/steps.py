@@ -231,44 +231,46 @@ class NearMissStep(QueryStep):
 
 
 @dataclass(frozen=True, kw_only=True)
-class HitsStep(QueryStep):
-    """One row per combination of joined rows that fires the rule."""
+class RuleStep(QueryStep):
+    """A step of one rule's chain (hits → clues → ranked → evidence → output)."""
 
-    kind: ClassVar[str] = "hits"
     rule_id: str
 
 
 @dataclass(frozen=True, kw_only=True)
-class CluesStep(QueryStep):
+class HitsStep(RuleStep):
+    """One row per combination of joined rows that fires the rule."""
+
+    kind: ClassVar[str] = "hits"
+
+
+@dataclass(frozen=True, kw_only=True)
+class CluesStep(RuleStep):
     """The hits grouped by subject; ``fanout_check``: the alias whose rows must not repeat."""
 
     kind: ClassVar[str] = "clues"
-    rule_id: str
     fanout_check: str | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
-class RankedStep(QueryStep):
+class RankedStep(RuleStep):
     """Signals, score, rank and summary of every clue."""
 
     kind: ClassVar[str] = "ranked"
-    rule_id: str
 
 
 @dataclass(frozen=True, kw_only=True)
-class EvidenceStep(QueryStep):
+class EvidenceStep(RuleStep):
     """The source rows behind derived relations, looked up through their lineage."""
 
     kind: ClassVar[str] = "evidence"
-    rule_id: str
 
 
 @dataclass(frozen=True, kw_only=True)
-class OutputStep(QueryStep):
+class OutputStep(RuleStep):
     """The clue rows in the columns of the output contract."""
 
     kind: ClassVar[str] = "output"
-    rule_id: str
 
 
 # --------------------------------------------------------------------------- the plan

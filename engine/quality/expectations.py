@@ -3,7 +3,7 @@ in DuckDB.
 
 Per dataset one DuckDB view over the staged Parquet of its accepted rows, with only the columns its
 checks need (plus, for ``valid_id_rate``, one derived column: the ID's check flag, null where the ID
-is empty). Each declared check becomes one or more GX expectations in the dataset's suite; each
+is empty). Each declared check becomes one or more GX expectations (validated by GX as they are made); each
 expectation is evaluated by one aggregate query (``engine.quality.metrics``, GX's own success rules)
 and reported as GX's ``ExpectationValidationResult``:
 
@@ -49,7 +49,7 @@ from engine.database import connect
 from engine.ingest.ingest import DatasetResult, IngestResult, empty_staged_frame
 from engine.ingest.normalize.orgs import OrgKeyRules
 from engine.masking import mask_id, mask_text
-from engine.quality.metrics import ROW, StagedSource, evaluate
+from engine.quality.metrics import ROW, StagedSource, evaluate, read_staged
 from engine.quality.results import QualityResult
 from engine.spec.catalog import Catalogue, DatasetSpec, QualityCheckSpec, resolve_date_bound
 from engine.sql import table_ref
@@ -120,9 +120,7 @@ def _staged_source(con: duckdb.DuckDBPyConnection, catalogue: Catalogue, dataset
     the ID is empty) and the row position ``__n``."""
     columns = _needed_columns(dataset)
     if result.staged:
-        raw = con.read_parquet(str(result.staged), file_row_number=True).select(
-            *[duckdb.ColumnExpression(c) for c in columns],
-            duckdb.ColumnExpression("file_row_number").alias(ROW))
+        raw = read_staged(con, result.staged, columns)
     else:  # every row was quarantined (or the files had only headers): zero rows, right types
         empty = empty_staged_frame(dataset, OrgKeyRules.of(catalogue.org_name)).select(columns)
         raw = con.from_arrow(empty.with_columns(pl.lit(0, pl.Int64).alias(ROW)).to_arrow())
@@ -385,13 +383,10 @@ def _outcome(gx_result_class, source: StagedSource, expectation):
 def _run_dataset(gx, con: duckdb.DuckDBPyConnection, catalogue: Catalogue, dataset: DatasetSpec,
                  ingested_dataset: DatasetResult, as_of: dt.date, previous_rows: dict[str, int] | None
                  ) -> list[QualityResult]:
-    """One dataset: its staged rows as a DuckDB view, one GX suite of its checks' expectations."""
+    """One dataset: its staged rows as a DuckDB view, its checks as GX expectations."""
     source = _staged_source(con, catalogue, dataset, ingested_dataset)
     rows = source.one(exp.select(exp.Count(this=exp.Star())).from_(table_ref(source.relation)))[0]
     plans = [_plan(gx, dataset, check, as_of, rows, previous_rows) for check in dataset.quality]
-    expectations = [e for plan in plans for e in plan.expectations]
-    if expectations:  # the declaration, checked by GX itself
-        gx.ExpectationSuite(name=f"lsm.{dataset.name}", expectations=expectations)
     result_class = _gx_result_class()
     return [plan.result or _interpret(plan, dataset, [_outcome(result_class, source, e) for e in plan.expectations],
                                       source) for plan in plans]

@@ -23,13 +23,14 @@ Examples come in the staged row order (``__n``, the Parquet row position), like 
 Example::
 
     source = StagedSource(con, "staged")            # a DuckDB relation with the column __n
-    success, result = evaluate(source, expectation)  # one GX expectation
+    success, result = evaluate(source, "expect_column_values_to_not_be_null", {"column": "id_number"})
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -43,16 +44,16 @@ ROW = "__n"   # the staged row position (0-based), for examples in file order
 
 @dataclass(frozen=True)
 class StagedSource:
-    """A DuckDB connection and the name of the relation holding one dataset's staged rows."""
+    """A DuckDB connection and the name of the relation holding one dataset's staged rows; ``measured``
+    keeps each expectation's metrics, so two checks that differ only in their threshold (a warning at
+    90 %, a block at 50 %) scan the rows once."""
 
     con: duckdb.DuckDBPyConnection
     relation: str
+    measured: dict = field(default_factory=dict)
 
     def one(self, query: exp.Select) -> tuple:
         return self.con.execute(query.sql("duckdb")).fetchall()[0]
-
-    def column(self, query: exp.Select) -> list:
-        return [row[0] for row in self.con.execute(query.sql("duckdb")).fetchall()]
 
     def values_at(self, column: str, positions: list[int]) -> list:
         """The column's values at these row positions, in the order given."""
@@ -62,6 +63,14 @@ class StagedSource:
                  .where(exp.column(ROW).isin(*[exp.Literal.number(p) for p in positions])))
         found = dict(self.con.execute(query.sql("duckdb")).fetchall())
         return [found.get(p) for p in positions]
+
+
+def read_staged(con: duckdb.DuckDBPyConnection, parquet: Path, columns: list[str] | None = None
+                ) -> duckdb.DuckDBPyRelation:
+    """A staged Parquet file's columns (all by default) with the row position ``__n``."""
+    picked = [duckdb.ColumnExpression(c) for c in columns] if columns else [duckdb.StarExpression()]
+    return con.read_parquet(str(parquet), file_row_number=True).select(
+        *picked, duckdb.ColumnExpression("file_row_number").alias(ROW))
 
 
 def _col(name: str) -> exp.Column:
@@ -87,10 +96,19 @@ def _count(where: exp.Expression | None = None) -> exp.Expression:
     return star if where is None else exp.Filter(this=star, expression=exp.Where(this=where))
 
 
-def _map_success(total: int, considered: int, unexpected: int, mostly: float | None) -> bool:
+def _map_success(result: dict, mostly: float | None) -> bool:
+    """GX's rule for column-map expectations: missing values are not considered."""
+    total = result["element_count"]
+    considered = total - result["missing_count"]
     if total == 0 or considered == 0:
         return True  # vacuously true, as GX
-    return (considered - unexpected) / considered >= (1.0 if mostly is None else mostly)
+    return (considered - result["unexpected_count"]) / considered >= (1.0 if mostly is None else mostly)
+
+
+def _not_null_success(result: dict, mostly: float | None) -> bool:
+    """GX's rule for not-null: every row is considered; true with no rows."""
+    total = result["element_count"]
+    return total == 0 or (total - result["unexpected_count"]) / total >= (1.0 if mostly is None else mostly)
 
 
 def _examples(source: StagedSource, value: exp.Expression, unexpected: exp.Expression) -> tuple[list, list]:
@@ -100,26 +118,24 @@ def _examples(source: StagedSource, value: exp.Expression, unexpected: exp.Expre
     return [r[1] for r in rows], [r[0] for r in rows]
 
 
-def _column_map(source: StagedSource, column: str, unexpected_value: exp.Expression, mostly) -> tuple[bool, dict]:
+def _column_map(source: StagedSource, column: str, unexpected_value: exp.Expression) -> dict:
     """In set / between: nulls are missing, not unexpected."""
     col = _col(column)
     unexpected = exp.and_(exp.Not(this=exp.Is(this=col.copy(), expression=exp.Null())), unexpected_value)
     total, missing, bad = source.one(exp.select(_count(), _count(exp.Is(this=col.copy(), expression=exp.Null())),
                                                 _count(unexpected.copy())).from_(table_ref(source.relation)))
     values, positions = _examples(source, col.copy(), unexpected) if bad else ([], [])
-    return _map_success(total, total - missing, bad, mostly), {
-        "element_count": total, "missing_count": missing, "unexpected_count": bad,
-        "partial_unexpected_list": values, "partial_unexpected_index_list": positions}
+    return {"element_count": total, "missing_count": missing, "unexpected_count": bad,
+            "partial_unexpected_list": values, "partial_unexpected_index_list": positions}
 
 
-def _not_null(source: StagedSource, column: str, mostly) -> tuple[bool, dict]:
+def _not_null(source: StagedSource, column: str) -> dict:
     col = _col(column)
     is_null = exp.Is(this=col, expression=exp.Null())
     total, nulls = source.one(exp.select(_count(), _count(is_null.copy())).from_(table_ref(source.relation)))
-    success = True if total == 0 else (total - nulls) / total >= (1.0 if mostly is None else mostly)
     values, positions = _examples(source, col.copy(), is_null) if nulls else ([], [])
-    return success, {"element_count": total, "unexpected_count": nulls, "partial_unexpected_list": values,
-                     "partial_unexpected_index_list": positions}
+    return {"element_count": total, "unexpected_count": nulls, "partial_unexpected_list": values,
+            "partial_unexpected_index_list": positions}
 
 
 def _duplicated(columns: list[str], considered: exp.Expression | None) -> exp.Select:
@@ -131,7 +147,7 @@ def _duplicated(columns: list[str], considered: exp.Expression | None) -> exp.Se
     return query.where(considered) if considered is not None else query
 
 
-def _unique(source: StagedSource, columns: list[str], mostly) -> tuple[bool, dict]:
+def _unique(source: StagedSource, columns: list[str]) -> dict:
     """Unique (one column: nulls missing) or compound unique (rows with every column empty left out)."""
     nulls = [exp.Is(this=_col(c), expression=exp.Null()) for c in columns]
     considered = exp.Not(this=exp.Paren(this=exp.and_(*nulls)) if len(nulls) > 1 else nulls[0])
@@ -155,10 +171,9 @@ def _unique(source: StagedSource, columns: list[str], mostly) -> tuple[bool, dic
                                .sql("duckdb")).fetchall()
             values, positions = [r[1] for r in rows], [r[0] for r in rows]
     finally:
-        con.execute("DROP TABLE IF EXISTS __lsm_unique")
-    return _map_success(total, kept, bad, mostly), {
-        "element_count": total, "missing_count": total - kept, "unexpected_count": bad,
-        "partial_unexpected_list": values, "partial_unexpected_index_list": positions}
+        con.execute(exp.Drop(tables=[table_ref("__lsm_unique")], kind="TABLE", exists=True).sql("duckdb"))
+    return {"element_count": total, "missing_count": total - kept, "unexpected_count": bad,
+            "partial_unexpected_list": values, "partial_unexpected_index_list": positions}
 
 
 def _within(value, low, high) -> bool:
@@ -169,29 +184,45 @@ def _as_date(value):
     return value.date() if isinstance(value, dt.datetime) else value
 
 
-def evaluate(source: StagedSource, expectation_type: str, kwargs: dict) -> tuple[bool, dict]:
-    """(success, GX-style result) of one expectation over the staged rows."""
-    mostly = kwargs.get("mostly")
+def _measure(source: StagedSource, expectation_type: str, kwargs: dict) -> dict:
+    """The GX-style result of one expectation: counts, examples or the observed value (no verdict)."""
     if expectation_type == "expect_column_values_to_not_be_null":
-        return _not_null(source, kwargs["column"], mostly)
+        return _not_null(source, kwargs["column"])
     if expectation_type == "expect_column_values_to_be_in_set":
         values = [_literal(v) for v in kwargs["value_set"]]
         outside = exp.Not(this=exp.In(this=_col(kwargs["column"]), expressions=values)) if values else exp.true()
-        return _column_map(source, kwargs["column"], outside, mostly)
+        return _column_map(source, kwargs["column"], outside)
     if expectation_type == "expect_column_values_to_be_between":
         col, low, high = _col(kwargs["column"]), kwargs.get("min_value"), kwargs.get("max_value")
         outside = [exp.LT(this=col.copy(), expression=_literal(low))] if low is not None else []
         outside += [exp.GT(this=col.copy(), expression=_literal(high))] if high is not None else []
-        return _column_map(source, kwargs["column"], exp.or_(*outside) if outside else exp.false(), mostly)
+        return _column_map(source, kwargs["column"], exp.or_(*outside) if outside else exp.false())
     if expectation_type == "expect_column_values_to_be_unique":
-        return _unique(source, [kwargs["column"]], mostly)
+        return _unique(source, [kwargs["column"]])
     if expectation_type == "expect_compound_columns_to_be_unique":
-        return _unique(source, list(kwargs["column_list"]), mostly)
+        return _unique(source, list(kwargs["column_list"]))
     if expectation_type == "expect_column_max_to_be_between":
         newest = source.one(exp.select(exp.Max(this=_col(kwargs["column"]))).from_(table_ref(source.relation)))[0]
-        low, high = _as_date(kwargs.get("min_value")), _as_date(kwargs.get("max_value"))
-        return _within(newest, low, high), {"observed_value": newest}
+        return {"observed_value": newest}
     if expectation_type == "expect_table_row_count_to_be_between":
-        rows = source.one(exp.select(_count()).from_(table_ref(source.relation)))[0]
-        return _within(rows, kwargs.get("min_value"), kwargs.get("max_value")), {"observed_value": rows}
+        return {"observed_value": source.one(exp.select(_count()).from_(table_ref(source.relation)))[0]}
     raise ValueError(f"no DuckDB evaluation for {expectation_type}")
+
+
+def _success(expectation_type: str, kwargs: dict, result: dict) -> bool:
+    if expectation_type == "expect_column_values_to_not_be_null":
+        return _not_null_success(result, kwargs.get("mostly"))
+    if expectation_type in ("expect_column_max_to_be_between", "expect_table_row_count_to_be_between"):
+        low, high = _as_date(kwargs.get("min_value")), _as_date(kwargs.get("max_value"))
+        return _within(result["observed_value"], low, high)
+    return _map_success(result, kwargs.get("mostly"))
+
+
+def evaluate(source: StagedSource, expectation_type: str, kwargs: dict) -> tuple[bool, dict]:
+    """(success, GX-style result) of one expectation over the staged rows; the metrics are measured
+    once per expectation and columns, whatever the threshold (``mostly``)."""
+    key = (expectation_type, repr(sorted((k, v) for k, v in kwargs.items() if k != "mostly")))
+    if key not in source.measured:
+        source.measured[key] = _measure(source, expectation_type, kwargs)
+    result = source.measured[key]
+    return _success(expectation_type, kwargs, result), dict(result)
