@@ -25,6 +25,7 @@ import math
 
 from sqlglot import exp
 
+from engine.compile.blocking import MatchSides, block_rules, candidate_ids
 from engine.compile.comparators import (
     DEFAULT_THRESHOLDS,
     PairColumns,
@@ -33,9 +34,8 @@ from engine.compile.comparators import (
     m_probabilities,
 )
 from engine.compile.compiler import Compiler, ObjectInfo, lid
-from engine.compile.expressions import ExpressionError, Level, Scope, check
+from engine.compile.expressions import Level, Scope
 from engine.plan.steps import (
-    BlockGuardStep,
     CandidatePairsStep,
     ComparisonModel,
     FeatureRequest,
@@ -53,46 +53,6 @@ from engine.sql import table_ref
 
 def _id_column(info: ObjectInfo) -> str | None:
     return "_rid" if info.has_rid else "_lid" if info.has_lid else None
-
-
-def _block_keys(c: Compiler, rule: str | list[str], la: str, left: ObjectInfo, ra: str, right: ObjectInfo,
-                path: tuple) -> tuple[list[exp.Expression], list[exp.Expression]] | None:
-    """A blocking rule as aligned key expressions over the left and the right alias."""
-    if isinstance(rule, list) or rule in left.columns and rule in right.columns:
-        names = rule if isinstance(rule, list) else [rule]
-        missing = [n for n in names if n not in left.columns or n not in right.columns]
-        if missing:
-            c.problem(path, f"blocking column(s) {missing} must exist on both '{la}' and '{ra}'")
-            return None
-        return [exp.column(n, la) for n in names], [exp.column(n, ra) for n in names]
-    try:
-        tree = check(rule, Scope({la: set(left.columns), ra: set(right.columns)}), Level.ROW, as_of=c.as_of)
-    except ExpressionError as exc:
-        c.expression_problem(path, rule, exc)
-        return None
-    conjuncts = list(tree.flatten()) if isinstance(tree, exp.And) else [tree]
-    lefts, rights = [], []
-    for conjunct in conjuncts:
-        if isinstance(conjunct, exp.Paren):
-            conjunct = conjunct.this
-        if not isinstance(conjunct, exp.EQ):
-            c.problem(path, f"a blocking rule is one or more equalities (a = b AND …), not "
-                            f"'{conjunct.sql('duckdb')}'")
-            return None
-        sides = []
-        for side in (conjunct.this, conjunct.expression):
-            tables = {col.table for col in side.find_all(exp.Column)}
-            sides.append(tables)
-        if sides[0] == {la} and sides[1] == {ra}:
-            lefts.append(conjunct.this)
-            rights.append(conjunct.expression)
-        elif sides[0] == {ra} and sides[1] == {la}:
-            lefts.append(conjunct.expression)
-            rights.append(conjunct.this)
-        else:
-            c.problem(path, f"each side of '{conjunct.sql('duckdb')}' must read only '{la}' or only '{ra}'")
-            return None
-    return lefts, rights
 
 
 def _values(c: Compiler, compare: CompareSpec, la: str, left: ObjectInfo, ra: str, right: ObjectInfo,
@@ -167,14 +127,8 @@ def compile_match(c: Compiler, name: str, spec: MatchSpec, path: tuple) -> Objec
         values = _values(c, compare, la, left, ra, right, (*path, "compare", i))
         if values is not None:
             comparisons.append((compare, values))
-    if not spec.block:
-        c.problem((*path, "block"), "a match needs at least one blocking rule (equality), never a cross join")
-        return None
-    rules = []
-    for i, rule in enumerate(spec.block):
-        keys = _block_keys(c, rule, la, left, ra, right, (*path, "block", i))
-        if keys is not None:
-            rules.append(keys)
+    sides = MatchSides(la, left, left_filter, ra, right, right_id, right_filter)
+    rules = block_rules(c, spec, sides, path)
     if c.problems or not comparisons or not rules:
         return None
 
@@ -185,54 +139,9 @@ def compile_match(c: Compiler, name: str, spec: MatchSpec, path: tuple) -> Objec
         if "lp" in values:
             value_columns += [(values["lp"], f"{base}__lp"), (values["rp"], f"{base}__rp")]
 
-    # 1. block sizes per key (guard), 2. candidate pairs
-    pair_parts = []
-
-    def clean(key: exp.Expression) -> exp.Expression:
-        """A blocking key as compared: text, trimmed, empty as NULL (an empty key never blocks)."""
-        return exp.Nullif(this=exp.Trim(this=exp.cast(key.copy(), "VARCHAR")), expression=exp.Literal.string(""))
-
-    for i, (lkeys, rkeys) in enumerate(rules):
-        key_names = [f"k{j}" for j in range(len(lkeys))]
-
-        def sizes(alias, info, keys, condition, count_name, key_names=key_names):
-            cleaned = [clean(k) for k in keys]
-            query = side(alias, info, condition).select(*[k.as_(n) for k, n in zip(cleaned, key_names, strict=True)],
-                                                        exp.Count(this=exp.Star()).as_(count_name), append=False)
-            query = query.group_by(*[exp.column(n) for n in key_names])
-            return query.having(exp.and_(*[exp.Not(this=exp.Is(this=exp.column(n), expression=exp.Null()))
-                                           for n in key_names]))
-
-        blocks = exp.select(*[exp.column(n, "bl") for n in key_names], exp.column("n_left", "bl"),
-                            exp.column("n_right", "br")).from_(
-            sizes(la, left, lkeys, left_filter, "n_left").subquery("bl")).join(
-            sizes(ra, right, rkeys, right_filter, "n_right").subquery("br"),
-            on=exp.and_(*[exp.EQ(this=exp.column(n, "bl"), expression=exp.column(n, "br")) for n in key_names]))
-        c.steps.append(BlockGuardStep(name=f"{stem}__blocks{i}", query=blocks, match=name, stem=stem,
-                                      rule_text=str(spec.block[i]), keys=tuple(key_names),
-                                      max_block_pairs=spec.max_block_pairs, max_pairs=spec.max_pairs, location=where,
-                                      description=f"match {name}: block sizes of rule {i + 1} ({spec.block[i]})"))
-        oversized = exp.Exists(this=exp.select(exp.Literal.number(1)).from_(
-            table_ref(f"{stem}__blocks{i}").as_("b")).where(exp.and_(
-                *[exp.EQ(this=exp.column(n, "b"), expression=clean(k)) for n, k in zip(key_names, lkeys, strict=True)],
-                exp.GT(this=exp.Mul(this=exp.column("n_left", "b"), expression=exp.column("n_right", "b")),
-                       expression=exp.Literal.number(spec.max_block_pairs)))))
-        on = exp.and_(*[exp.EQ(this=clean(lk), expression=clean(rk)) for lk, rk in zip(lkeys, rkeys, strict=True)])
-        part = exp.select(exp.column("_rid", la).as_("_lrid"), exp.column(right_id, ra).as_("_rrid"),
-                          exp.Literal.number(i).as_("_rule")).from_(
-            table_ref(left.table).as_(la)).join(table_ref(right.table).as_(ra), on=on)
-        conditions = [exp.Not(this=oversized)]
-        if left_filter is not None:
-            conditions.append(left_filter.copy())
-        if right_filter is not None:
-            conditions.append(right_filter.copy())
-        pair_parts.append(part.where(exp.and_(*conditions)))
-    union = pair_parts[0]
-    for part in pair_parts[1:]:
-        union = exp.union(union, part, distinct=False)
-    # Narrow id pairs first (each pair once, with the first rule that found it), then the values.
-    ids = exp.select(exp.column("_lrid"), exp.column("_rrid"), exp.Min(this=exp.column("_rule")).as_("_rule")).from_(
-        union.subquery("u")).group_by(exp.column("_lrid"), exp.column("_rrid"))
+    # 1. block sizes per key (guard), 2. candidate pairs (each pair once, with the first rule that found
+    # it), then the compared values
+    ids = candidate_ids(c, spec, sides, rules, name, stem, where)
     pairs = exp.select(exp.column("_lrid", "i"), exp.column("_rrid", "i"), exp.column("_rule", "i"),
                        *[e.copy().as_(n) for e, n in value_columns]).from_(ids.subquery("i")).join(
         table_ref(left.table).as_(la), on=exp.EQ(this=exp.column("_rid", la), expression=exp.column("_lrid", "i"))

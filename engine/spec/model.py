@@ -163,6 +163,25 @@ class CompareSpec(_Spec):
         return self.name or self.field or ""
 
 
+class GramBlockSpec(_Spec):
+    """Block on shared rare character n-grams (prefix filtering; docs/matching.md → *Blocking*).
+
+    Every value of ``ngrams`` (a column on both sides) is cut into its distinct character n-grams; the
+    grams are ordered by how many records hold them (rarest first, ties by the gram), and each record
+    keeps its ``keep`` rarest. Two records are a candidate pair when they keep a gram in common. Two
+    values whose gram sets differ by fewer than ``keep`` grams on each side always share a kept gram
+    (a one-character typo changes at most ``n`` grams), so the pairs grow with the matches, not with
+    the product of two large blocks.
+    """
+
+    ngrams: Name
+    n: int = Field(default=2, ge=1, le=4)
+    keep: int = Field(default=3, ge=1, le=16)
+
+    def __str__(self) -> str:
+        return f"ngrams({self.ngrams}, n={self.n}, keep={self.keep})"
+
+
 class MatchSpec(_Spec):
     """Link rows of ``left`` to rows of ``right``: block, compare, score, decide (docs/matching.md).
 
@@ -177,7 +196,7 @@ class MatchSpec(_Spec):
     right: Name
     left_where: str | None = None
     right_where: str | None = None
-    block: list[str | list[Name]]
+    block: list[str | list[Name] | GramBlockSpec]
     compare: list[CompareSpec]
     accept: str = "match_probability >= 0.9"
     unique: bool = False
