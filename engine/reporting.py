@@ -11,6 +11,8 @@ Example::
     reporter.event("dataset_ingested", dataset="dibao_payments", rows=120)
     with reporter.progress("读取 dibao_payments", total=10) as advance:
         advance(1)
+    with reporter.phase("models", "运行模型 / models", total=10) as phase:
+        phase.done("prisoner_dibao", rows=17)      # event "progress": done, total, elapsed_s, eta_s
 """
 
 from __future__ import annotations
@@ -18,10 +20,32 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import time
 from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 from engine.masking import mask_value
+
+
+class Phase:
+    """One stage of a run (datasets read, checks evaluated, models run) counted item by item.
+
+    Each finished item is a ``progress`` event: the phase, the item, its rows, how many are done of how
+    many, the seconds elapsed and the estimated seconds left (the mean time per item so far)."""
+
+    def __init__(self, reporter: Reporter, name: str, label: str, total: int):
+        self.reporter, self.name, self.label, self.total = reporter, name, label, total
+        self.started = time.perf_counter()
+        self.count = 0
+
+    def done(self, item: str, rows: int | None = None) -> dict[str, Any]:
+        self.count += 1
+        elapsed = time.perf_counter() - self.started
+        left = max(self.total - self.count, 0)
+        fields = {"phase": self.name, "item": item, "rows": rows, "done": self.count, "total": self.total,
+                  "elapsed_s": round(elapsed, 2), "eta_s": round(elapsed / self.count * left, 1)}
+        self.reporter.event("progress", **fields)
+        return fields
 
 
 class Reporter:
@@ -36,6 +60,10 @@ class Reporter:
     @contextlib.contextmanager
     def progress(self, label: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
         yield lambda n=1: None
+
+    @contextlib.contextmanager
+    def phase(self, name: str, label: str, total: int) -> Iterator[Phase]:
+        yield Phase(self, name, label, total)
 
 
 class SilentReporter(Reporter):
@@ -82,6 +110,21 @@ class TeeReporter(Reporter):
 
             yield advance
 
+    @contextlib.contextmanager
+    def phase(self, name: str, label: str, total: int) -> Iterator[Phase]:
+        with contextlib.ExitStack() as stack:
+            phases = [stack.enter_context(r.phase(name, label, total)) for r in self.reporters]
+            yield _PhaseFanOut(self, name, label, total, phases)
+
+
+class _PhaseFanOut(Phase):
+    def __init__(self, reporter: Reporter, name: str, label: str, total: int, phases: list[Phase]):
+        super().__init__(reporter, name, label, total)
+        self.phases = phases
+
+    def done(self, item: str, rows: int | None = None) -> dict[str, Any]:
+        return [p.done(item, rows) for p in self.phases][-1] if self.phases else {}
+
 
 class RichReporter(Reporter):
     """Terminal output: warnings and key events as lines, progress as bars (on stderr)."""
@@ -114,3 +157,39 @@ class RichReporter(Reporter):
 
             task = bar.add_task(escape(label), total=total)
             yield lambda n=1: bar.advance(task, n)
+
+    @contextlib.contextmanager
+    def phase(self, name: str, label: str, total: int) -> Iterator[Phase]:
+        """A bar per phase in a terminal: done/total, the last item and its rows, elapsed and ETA."""
+        if not self.console.is_terminal:
+            yield Phase(self, name, label, total)
+            return
+        from rich.markup import escape
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      TextColumn("剩余 / ETA"), TimeRemainingColumn(), TextColumn("{task.fields[item]}"),
+                      console=self.console, transient=True) as bar:
+            task = bar.add_task(escape(label), total=total, item="")
+            yield _RichPhase(self, name, label, total, bar, task)
+
+
+class _RichPhase(Phase):
+    def __init__(self, reporter: Reporter, name: str, label: str, total: int, bar, task):
+        super().__init__(reporter, name, label, total)
+        self.bar, self.task = bar, task
+
+    def done(self, item: str, rows: int | None = None) -> dict[str, Any]:
+        from rich.markup import escape
+
+        fields = super().done(item, rows)
+        shown = f"{item} · {rows:,} 行" if rows is not None else item
+        self.bar.update(self.task, advance=1, item=escape(shown))
+        return fields

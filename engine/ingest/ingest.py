@@ -450,16 +450,18 @@ def ingest(catalogue: Catalogue, root: Path, staging: Staging, names: list[str] 
         raise SpecError([Problem(Location(str(Path(root) / "connections.yaml")),
                                  f"connections.yaml names dataset(s) {unknown} the catalogue does not have")])
     results = []
-    for dataset in catalogue.datasets:
-        if names is not None and dataset.name not in names:
-            continue
-        try:
-            result = ingest_dataset(dataset, Path(root), rules, staging, reporter, connections.get(dataset.name))
-        except Exception as exc:  # a bug or an unforeseen file problem must not stop other datasets
-            result = DatasetResult(dataset.name, error=f"ingest of {dataset.name} failed: {type(exc).__name__}: {exc}")
-        reporter.event("dataset_ingested", dataset=dataset.name, rows_read=result.rows_read,
-                       rows_accepted=result.rows_accepted, rows_quarantined=result.rows_quarantined,
-                       rows_duplicate=result.rows_duplicate, error=result.error)
-        results.append(result)
+    todo = [d for d in catalogue.datasets if names is None or d.name in names]
+    with reporter.phase("ingest", "读取数据 / datasets", len(todo)) as phase:
+        for dataset in todo:
+            try:
+                result = ingest_dataset(dataset, Path(root), rules, staging, reporter, connections.get(dataset.name))
+            except Exception as exc:  # a bug or an unforeseen file problem must not stop other datasets
+                result = DatasetResult(dataset.name,
+                                       error=f"ingest of {dataset.name} failed: {type(exc).__name__}: {exc}")
+            reporter.event("dataset_ingested", dataset=dataset.name, rows_read=result.rows_read,
+                           rows_accepted=result.rows_accepted, rows_quarantined=result.rows_quarantined,
+                           rows_duplicate=result.rows_duplicate, error=result.error)
+            results.append(result)
+            phase.done(dataset.name, result.rows_read)
     return IngestResult(str(root), results)
 

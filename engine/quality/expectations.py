@@ -51,6 +51,7 @@ from engine.ingest.normalize.orgs import OrgKeyRules
 from engine.masking import mask_id, mask_text
 from engine.quality.metrics import ROW, StagedSource, evaluate, read_staged
 from engine.quality.results import QualityResult
+from engine.reporting import Reporter
 from engine.spec.catalog import Catalogue, DatasetSpec, QualityCheckSpec, resolve_date_bound
 from engine.sql import table_ref
 
@@ -337,7 +338,8 @@ def _interpret(plan: _Plan, dataset: DatasetSpec, outcomes: list, source: Staged
 
 def run_expectations(catalogue: Catalogue, ingested: IngestResult, as_of: dt.date,
                      previous_rows: dict[str, int] | None = None, memory_limit: str | None = None,
-                     threads: int | None = None, temp_dir: Path | None = None) -> list[QualityResult]:
+                     threads: int | None = None, temp_dir: Path | None = None,
+                     reporter: Reporter | None = None) -> list[QualityResult]:
     """Run every ``quality:`` check of the catalogue on the ingested (staged) datasets.
 
     ``previous_rows``: accepted rows per dataset in the previous load, for ``row_count_change``
@@ -351,7 +353,8 @@ def run_expectations(catalogue: Catalogue, ingested: IngestResult, as_of: dt.dat
         return []
     gx = _gx()
     results: list[QualityResult] = []
-    with tempfile.TemporaryDirectory(prefix="lsm-quality-", dir=temp_dir) as spill:
+    with (tempfile.TemporaryDirectory(prefix="lsm-quality-", dir=temp_dir) as spill,
+          (reporter or Reporter()).phase("quality", "数据质量检查 / quality checks", len(todo)) as phase):
         con = connect(Path(spill), memory_limit, threads)
         try:
             for dataset, ingested_dataset in todo:
@@ -361,6 +364,7 @@ def run_expectations(catalogue: Catalogue, ingested: IngestResult, as_of: dt.dat
                     message = f"could not be evaluated: {type(exc).__name__}: {mask_text(str(exc))[:300]}"
                     results += [QualityResult(dataset.name, c.check, c.blocking, False, message, c.title(dataset))
                                 for c in dataset.quality]
+                phase.done(dataset.name, ingested_dataset.rows_accepted)
         finally:
             con.close()
     return results

@@ -121,36 +121,41 @@ def run_models(backend: Backend, plans: list[ModelPlan], blocked: dict[str, str]
                cache: ModelCache | None = None, keys: dict[str, str] | None = None,
                timeout: float | None = DEFAULT_MODEL_TIMEOUT) -> tuple[list[ModelOutcome], list[pa.Table]]:
     outcomes, tables = [], []
-    for plan in plans:
-        reasons = [f"{d}: {blocked[d]}" for d in plan.datasets if d in blocked]
-        if reasons:
-            outcomes.append(_outcome(plan, "skipped",
-                                     "数据质量检查未通过 / blocking data-quality check failed — " + "; ".join(reasons)))
-            reporter.event("model_skipped", model=plan.model_id, reason=outcomes[-1].reason)
-            continue
-        start = time.perf_counter()
-        key = (keys or {}).get(plan.model_id)
-        hit = cache.get(plan.model_id, key) if cache is not None and key else None
-        if hit is not None:
-            table, backend.match_reports[plan.model_id] = hit
-            outcomes.append(_outcome(plan, "ok", None, table.num_rows, time.perf_counter() - start, reused=True))
-            tables.append(table)
-            reporter.event("model_reused", model=plan.model_id, clues=table.num_rows, key=key)
-            continue
-        try:
-            table = backend.run_model(plan, timeout)
-        except ModelRunError as exc:
-            reason = mask_ids(str(exc))  # DuckDB quotes offending values: they may be ID numbers
-            outcomes.append(_outcome(plan, "failed", reason, seconds=time.perf_counter() - start))
-            reporter.event("model_failed", model=plan.model_id, reason=reason)
-            continue
-        seconds = time.perf_counter() - start
-        if cache is not None and key:
-            cache.put(plan.model_id, key, table, backend.match_reports.get(plan.model_id, {}))
-        outcomes.append(_outcome(plan, "ok", None, table.num_rows, seconds))
-        tables.append(table)
-        reporter.event("model_done", model=plan.model_id, clues=table.num_rows, seconds=round(seconds, 3))
+    with reporter.phase("models", "运行模型 / models", len(plans)) as phase:
+        for plan in plans:
+            outcome, table = _run_one(backend, plan, blocked, reporter, cache, (keys or {}).get(plan.model_id), timeout)
+            outcomes.append(outcome)
+            if table is not None:
+                tables.append(table)
+            phase.done(plan.model_id, outcome.clues)
     return outcomes, tables
+
+
+def _run_one(backend: Backend, plan: ModelPlan, blocked: dict[str, str], reporter, cache: ModelCache | None,
+             key: str | None, timeout: float | None) -> tuple[ModelOutcome, pa.Table | None]:
+    """One model: skipped (a blocking check failed on its data), reused from the cache, failed or run."""
+    reasons = [f"{d}: {blocked[d]}" for d in plan.datasets if d in blocked]
+    if reasons:
+        outcome = _outcome(plan, "skipped", "数据质量检查未通过 / blocking data-quality check failed — " + "; ".join(reasons))
+        reporter.event("model_skipped", model=plan.model_id, reason=outcome.reason)
+        return outcome, None
+    start = time.perf_counter()
+    hit = cache.get(plan.model_id, key) if cache is not None and key else None
+    if hit is not None:
+        table, backend.match_reports[plan.model_id] = hit
+        reporter.event("model_reused", model=plan.model_id, clues=table.num_rows, key=key)
+        return _outcome(plan, "ok", None, table.num_rows, time.perf_counter() - start, reused=True), table
+    try:
+        table = backend.run_model(plan, timeout)
+    except ModelRunError as exc:
+        reason = mask_ids(str(exc))  # DuckDB quotes offending values: they may be ID numbers
+        reporter.event("model_failed", model=plan.model_id, reason=reason)
+        return _outcome(plan, "failed", reason, seconds=time.perf_counter() - start), None
+    seconds = time.perf_counter() - start
+    if cache is not None and key:
+        cache.put(plan.model_id, key, table, backend.match_reports.get(plan.model_id, {}))
+    reporter.event("model_done", model=plan.model_id, clues=table.num_rows, seconds=round(seconds, 3))
+    return _outcome(plan, "ok", None, table.num_rows, seconds), table
 
 
 def _baseline(out_dir: Path) -> tuple[dict | None, pa.Table | None]:
@@ -231,7 +236,7 @@ def _run_in(project, plans, as_of, engine, options, run_id, started, work: Path,
     previous_rows = dict((previous_manifest or {}).get("row_baselines", {}))
     spill.mkdir(parents=True, exist_ok=True)
     quality: list[QualityResult] = basic_checks(ingested) + run_expectations(
-        project.catalogue, ingested, as_of, previous_rows, options.memory_limit, options.threads, spill)
+        project.catalogue, ingested, as_of, previous_rows, options.memory_limit, options.threads, spill, reporter)
     blocked: dict[str, str] = {}
     for q in quality:
         if q.blocking and not q.passed:
