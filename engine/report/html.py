@@ -23,6 +23,7 @@ import pyarrow as pa
 
 from engine.atomic import atomic_write_bytes
 from engine.masking import mask_ids
+from engine.report.timeline import timeline_svg
 
 TOP_N = 20
 STATUS_ZH = {"ok": "完成", "failed": "失败", "skipped": "跳过", "partial": "部分完成"}
@@ -101,9 +102,10 @@ def build_context(clues: pa.Table, manifest: dict, plans: dict, states: dict | N
                 "amount_text": yuan(r["amount"]), "period": _period(r["period_start"], r["period_end"]),
                 "score": f"{r['score']:.2f}", "explain": (evidence.get("score") or {}).get("explain", ""),
                 "summary": mask_ids(r["summary"] or ""), "state": states_here.get(r["clue_id"]),
-                "sources": [{"title": s.get("title"), "file": s.get("file"), "row": s.get("row"),
+                "sources": [{"title": (evidence.get("datasets") or {}).get(s.get("dataset"), s.get("dataset")), "file": s.get("file"), "row": s.get("row"),
                              "fields_text": _fields_text(s.get("fields"))} for s in evidence.get("sources") or []],
                 "values_text": mask_ids(json.dumps(values, ensure_ascii=False)) if values else "",
+                "timeline": timeline_svg(evidence),  # escaped inside; dates and titles only
             })
         with_amount = [(r["subject_name"] or "", float(r["amount"])) for r in mine if r["amount"] is not None]
         if with_amount:
