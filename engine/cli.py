@@ -491,6 +491,27 @@ def publish(run_dir: Annotated[Path, typer.Argument(help="运行目录 / a run d
               f"决定后有变化 changed since decision {result['changed_since_decision']}")
 
 
+@app.command()
+def serve(store: StoreOpt = None, runs_dir: RunsOpt = Path("runs"),
+          host: Annotated[str, typer.Option("--host", help="监听地址 / address to listen on")] = "127.0.0.1",
+          port: Annotated[int, typer.Option("--port", help="端口 / port")] = 8000) -> None:
+    """启动审查服务（网页与 JSON API）/ serve the review pages and the JSON API.
+    The session secret comes from $LSM_SECRET (else a random one: sessions end when the server restarts)."""
+    import os
+    import secrets
+
+    import uvicorn
+
+    from engine.review.app import create_app
+    from engine.review.store import resolve_url
+
+    secret = os.environ.get("LSM_SECRET") or secrets.token_urlsafe(32)
+    url = resolve_url(store, runs_dir)
+    out.print(f"审查服务 review service: http://{host}:{port}/  (store: {_e(url.split('@')[-1])})")
+    uvicorn.run(create_app(url, secret, secure_cookies=os.environ.get("LSM_SECURE_COOKIES") == "1"),
+                host=host, port=port, log_level="info", access_log=False)
+
+
 users_app = typer.Typer(no_args_is_help=True, help="审查服务用户 / review-service users")
 app.add_typer(users_app, name="users")
 
