@@ -303,12 +303,18 @@ def nightly(data: Annotated[Path, typer.Option("--data", help="数据目录（�
                                  "JSON on stdin (mail, chat hooks)")] = None,
             engine: EngineOpt = "duckdb", spark_master: MasterOpt = None,
             memory_limit: MemoryOpt = None, threads: ThreadsOpt = None, temp_dir: TempOpt = None,
-            fresh: FreshOpt = False, model_timeout: TimeoutOpt = 3600.0, as_json: JsonOpt = False) -> None:
-    """夜间批处理：接入 → 数据质量 → 全部模型 → 与上次比较 → 发布 → 摘要 / the nightly batch, for cron."""
+            fresh: FreshOpt = False, model_timeout: TimeoutOpt = 3600.0, as_json: JsonOpt = False,
+            store: StoreOpt = None) -> None:
+    """夜间批处理：接入 → 数据质量 → 全部模型 → 与上次比较 → 发布 → 摘要 / the nightly batch, for cron.
+    With --store or $LSM_STORE set, the run is also published into the review store."""
+    from engine.review.store import store_configured
+
     _check_engine(engine)
     project = _project(models, data, out_dir, False)
     result = _execute(lambda: project.nightly(_as_of(as_of), _options(
         memory_limit, threads, temp_dir, fresh, model_timeout, notify, spark_master), engine), as_json)
+    if store_configured(store) and (Path(result.run_dir) / "clues.parquet").exists():
+        result.summary["review_store"] = _publish(Path(result.run_dir), store)
     if as_json:
         print(json.dumps(result.summary, ensure_ascii=False))
     else:
@@ -445,6 +451,165 @@ def demo(out_dir: OutOpt = None) -> None:
         _fail_spec(exc)
     _print_run(result)
     raise typer.Exit(result.exit_code)
+
+
+StoreOpt = Annotated[str | None, typer.Option(
+    "--store", help="审查库 / review store URL (sqlite:///…, postgresql://…; default: $LSM_STORE, "
+                    "else sqlite:///runs/review.db)")]
+RunsOpt = Annotated[Path, typer.Option("--runs", help="运行目录 / runs directory holding the default review.db")]
+
+
+def _store(store: str | None, runs_dir: Path):
+    from engine.review.store import open_store, resolve_url  # SQLAlchemy loads only for the review commands
+
+    return open_store(resolve_url(store, runs_dir))
+
+
+def _publish(run_dir: Path, store: str | None) -> dict:
+    from engine.review.publish import publish_run
+
+    handle = _store(store, Path(run_dir).resolve().parent)
+    try:
+        return publish_run(handle, run_dir).to_json()
+    finally:
+        handle.dispose()
+
+
+@app.command()
+def publish(run_dir: Annotated[Path, typer.Argument(help="运行目录 / a run directory, e.g. runs/latest")],
+            store: StoreOpt = None, as_json: JsonOpt = False) -> None:
+    """把一次运行的线索发布到审查库 / publish one run's clues into the review store (one transaction)."""
+    if not (run_dir / "clues.parquet").exists() or not (run_dir / "manifest.json").exists():
+        err.print(f"[red]不是运行目录 / not a run directory: {_e(str(run_dir))}[/]")
+        raise typer.Exit(EXIT_USAGE)
+    result = _publish(run_dir, store)
+    if as_json:
+        print(json.dumps(result, ensure_ascii=False))
+        return
+    out.print(f"已发布 published {_e(result['run_id'])}: 线索 {result['clues']} · 新增 {result['inserted']} · "
+              f"更新 {result['updated']} · 已消失 resolved {result['resolved']} · "
+              f"决定后有变化 changed since decision {result['changed_since_decision']}")
+
+
+@app.command()
+def serve(store: StoreOpt = None, runs_dir: RunsOpt = Path("runs"),
+          host: Annotated[str, typer.Option("--host", help="监听地址 / address to listen on")] = "127.0.0.1",
+          port: Annotated[int, typer.Option("--port", help="端口 / port")] = 8000) -> None:
+    """启动审查服务（网页与 JSON API）/ serve the review pages and the JSON API.
+    The session secret comes from $LSM_SECRET (else a random one: sessions end when the server restarts)."""
+    import os
+    import secrets
+
+    import uvicorn
+
+    from engine.review.app import create_app
+    from engine.review.store import resolve_url
+
+    secret = os.environ.get("LSM_SECRET") or secrets.token_urlsafe(32)
+    url = resolve_url(store, runs_dir)
+    out.print(f"审查服务 review service: http://{host}:{port}/  (store: {_e(url.split('@')[-1])})")
+    uvicorn.run(create_app(url, secret, secure_cookies=os.environ.get("LSM_SECURE_COOKIES") == "1"),
+                host=host, port=port, log_level="info", access_log=False)
+
+
+users_app = typer.Typer(no_args_is_help=True, help="审查服务用户 / review-service users")
+app.add_typer(users_app, name="users")
+
+
+def _user_error(exc: Exception) -> None:
+    err.print(f"[red]{_e(str(exc))}[/]")
+    raise typer.Exit(EXIT_USAGE)
+
+
+def _read_password() -> str:
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    import getpass
+
+    first = getpass.getpass("密码 password: ")
+    if getpass.getpass("再次输入 again: ") != first:
+        err.print("[red]两次输入不一致 / the passwords differ[/]")
+        raise typer.Exit(EXIT_USAGE)
+    return first
+
+
+def _split(text: str | None) -> list[str] | None:
+    items = [t.strip() for t in (text or "").split(",") if t.strip()]
+    return items or None
+
+
+@users_app.command("add")
+def users_add(name: Annotated[str, typer.Argument(help="用户名 / user name")],
+              role: Annotated[str, typer.Option("--role", help="analyst | prosecutor | supervisor | auditor | admin")],
+              models: Annotated[str | None, typer.Option("--models", help="仅限这些模型 / only these model ids, comma-separated")] = None,
+              counties: Annotated[str | None, typer.Option("--counties", help="仅限这些区县 / only these counties, comma-separated")] = None,
+              store: StoreOpt = None, runs_dir: RunsOpt = Path("runs")) -> None:
+    """新增用户（密码：非终端时从标准输入读一行，否则输入两次）/ add a user."""
+    from engine.review.users import UserError, add_user
+
+    password = _read_password()
+    handle = _store(store, runs_dir)
+    try:
+        user = add_user(handle, name, role, password, _split(models), _split(counties))
+    except UserError as exc:
+        _user_error(exc)
+    finally:
+        handle.dispose()
+    out.print(f"已新增用户 user added: {_e(user.name)} ({user.role})")
+
+
+@users_app.command("token")
+def users_token(name: Annotated[str, typer.Argument(help="用户名 / user name")], store: StoreOpt = None,
+                runs_dir: RunsOpt = Path("runs")) -> None:
+    """生成 API 令牌（只显示一次）/ print a new API token once (stored hashed)."""
+    from engine.review.users import UserError, new_token
+
+    handle = _store(store, runs_dir)
+    try:
+        print(new_token(handle, name))
+    except UserError as exc:
+        _user_error(exc)
+    finally:
+        handle.dispose()
+
+
+@users_app.command("disable")
+def users_disable(name: Annotated[str, typer.Argument(help="用户名 / user name")], store: StoreOpt = None,
+                  runs_dir: RunsOpt = Path("runs")) -> None:
+    """停用用户并吊销其令牌 / disable a user and revoke their tokens."""
+    from engine.review.users import UserError, disable_user
+
+    handle = _store(store, runs_dir)
+    try:
+        disable_user(handle, name)
+    except UserError as exc:
+        _user_error(exc)
+    finally:
+        handle.dispose()
+    out.print(f"已停用 disabled: {_e(name)}")
+
+
+@users_app.command("list")
+def users_list(store: StoreOpt = None, runs_dir: RunsOpt = Path("runs"), as_json: JsonOpt = False) -> None:
+    """列出用户 / list the users."""
+    from engine.review.users import list_users
+
+    handle = _store(store, runs_dir)
+    try:
+        rows = list_users(handle)
+    finally:
+        handle.dispose()
+    if as_json:
+        print(json.dumps(rows, ensure_ascii=False))
+        return
+    table = Table(show_edge=False)
+    for col in ("用户 user", "角色 role", "模型 models", "区县 counties", "状态 state"):
+        table.add_column(col)
+    for r in rows:
+        state = "停用 disabled" if r["disabled"] else ("锁定 locked" if r["locked_until"] else "正常 active")
+        table.add_row(_e(r["name"]), r["role"], _e(",".join(r["models"] or ["*"])),
+                      _e(",".join(r["counties"] or ["*"])), state)
+    out.print(table)
 
 
 def main() -> None:

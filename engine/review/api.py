@@ -1,0 +1,174 @@
+"""The JSON API under ``/api/v1`` (spec/CONTRACT.md → Review service)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+
+from engine.masking import mask_text
+from engine.review.auth import Principal, api_principal
+from engine.review.queries import Filters, Refused, clue_detail, decide, effectiveness, list_clues
+from engine.review.store import audit, audit_log
+from engine.review.users import check_login
+
+router = APIRouter(prefix="/api/v1")
+Who = Annotated[Principal, Depends(api_principal)]
+
+
+def _store(request: Request):
+    return request.app.state.store
+
+
+def refused(exc: Refused) -> JSONResponse:
+    return JSONResponse({"detail": exc.message}, status_code=exc.code)
+
+
+@router.get("/health")
+def health(request: Request) -> dict:
+    with _store(request).engine.connect() as conn:
+        conn.execute(sa.select(1))
+    return {"status": "ok"}
+
+
+@router.post("/session")
+def login(request: Request, body: Annotated[dict, Body()]):
+    username, password = body.get("username"), body.get("password")
+    if not isinstance(username, str) or not isinstance(password, str):
+        return JSONResponse({"detail": "需要 username 与 password / username and password required"}, status_code=422)
+    user, why = check_login(_store(request), username, password)
+    if user is None:
+        message = "账户已锁定，请 15 分钟后再试 / account locked" if why == "locked" else "用户名或密码错误 / wrong credentials"
+        return JSONResponse({"detail": message}, status_code=401)
+    sessions = request.app.state.sessions
+    cookie, csrf = sessions.issue(user)
+    response = JSONResponse({"csrf_token": csrf, "user": user.name, "role": user.role})
+    sessions.set_cookie(response, cookie)
+    return response
+
+
+@router.delete("/session")
+def logout(request: Request, who: Who):
+    with _store(request).engine.begin() as conn:
+        audit(conn, who.user.name, "logout", {})
+    response = JSONResponse({"status": "ok"})
+    response.delete_cookie("lsm_session", path="/")
+    return response
+
+
+@router.get("/me")
+def me(who: Who) -> dict:
+    u = who.user
+    return {"name": u.name, "role": u.role, "models": u.models, "counties": u.counties}
+
+
+def filters_from(model_id=None, rule_id=None, lifecycle=None, status=None, county=None, assignee=None,
+                 changed=None, q=None, min_score=None, sort="-score", page=1, page_size=50) -> Filters:
+    return Filters(model_id=model_id or None, rule_id=rule_id or None, lifecycle=lifecycle or None,
+                   status=status or None, county=county or None, assignee=assignee or None, changed=changed,
+                   q=q or None, min_score=min_score, sort=sort or "-score", page=page, page_size=page_size)
+
+
+def search_audit(conn, user: str, f: Filters, total: int) -> None:
+    """Searches are audited with the query masked (an ID number typed in is never stored in full)."""
+    if f.q:
+        audit(conn, user, "search", {"q": mask_text(f.q), "total": total})
+
+
+@router.get("/clues")
+def clues_list(request: Request, who: Who, model_id: str | None = None, rule_id: str | None = None,
+               lifecycle: str | None = None, status: str | None = None, county: str | None = None,
+               assignee: str | None = None, changed: bool | None = None, q: str | None = None,
+               min_score: float | None = None, sort: str = "-score",
+               page: Annotated[int, Query(ge=1)] = 1, page_size: Annotated[int, Query(ge=1, le=500)] = 50):
+    f = filters_from(model_id, rule_id, lifecycle, status, county, assignee, changed, q, min_score, sort, page,
+                     page_size)
+    try:
+        with _store(request).engine.begin() as conn:
+            answer = list_clues(conn, who.user, f)
+            search_audit(conn, who.user.name, f, answer["total"])
+    except Refused as exc:
+        return refused(exc)
+    return answer
+
+
+@router.get("/clues/{clue_id}")
+def clue_get(request: Request, who: Who, clue_id: str):
+    try:
+        with _store(request).engine.begin() as conn:
+            item = clue_detail(conn, who.user, clue_id)
+            audit(conn, who.user.name, "view", {"clue_id": clue_id})
+    except Refused as exc:
+        return refused(exc)
+    return item
+
+
+@router.post("/clues/{clue_id}/unmask")
+def clue_unmask(request: Request, who: Who, clue_id: str):
+    if not who.user.can_unmask:
+        with _store(request).engine.begin() as conn:
+            audit(conn, who.user.name, "unmask_refused", {"clue_id": clue_id})
+        raise HTTPException(403, "无权查看完整身份证号 / only supervisors and admins may unmask")
+    try:
+        with _store(request).engine.begin() as conn:
+            item = clue_detail(conn, who.user, clue_id, full=True)
+            audit(conn, who.user.name, "unmask", {"clue_id": clue_id})
+    except Refused as exc:
+        return refused(exc)
+    return {"clue_id": clue_id, "subject_id": item["subject_id"], "summary": item["summary"],
+            "evidence": item["evidence"]}
+
+
+def record_decision(request: Request, who: Principal, clue_id: str, body: dict) -> int:
+    """Decide, or raise Refused; a refused attempt is audited too (in its own transaction)."""
+    if not who.user.can_decide:
+        raise Refused(403, "此角色不能作出决定 / this role cannot decide")
+    store = _store(request)
+    try:
+        with store.engine.begin() as conn:
+            return decide(conn, who.user, clue_id, body)
+    except Refused as exc:
+        if exc.code != 404:
+            with store.engine.begin() as conn:
+                audit(conn, who.user.name, "decision_refused", {
+                    "clue_id": clue_id, "code": exc.code, "status": str(body.get("status"))[:20],
+                    "version": body.get("version") if isinstance(body.get("version"), int) else None})
+        raise
+
+
+@router.post("/clues/{clue_id}/decisions")
+def clue_decide(request: Request, who: Who, clue_id: str, body: Annotated[dict, Body()]):
+    try:
+        version = record_decision(request, who, clue_id, body)
+    except Refused as exc:
+        return refused(exc)
+    return {"version": version}
+
+
+def audit_rows(conn, action: str | None = None, user: str | None = None, limit: int = 200,
+               offset: int = 0) -> list[dict]:
+    query = sa.select(audit_log).order_by(audit_log.c.id.desc()).limit(limit).offset(offset)
+    if action:
+        query = query.where(audit_log.c.action == action)
+    if user:
+        query = query.where(audit_log.c.user == user)
+    return [{"id": r.id, "ts": r.ts.isoformat(timespec="seconds"), "user": r.user, "action": r.action,
+             "details": json.loads(r.details or "{}")} for r in conn.execute(query)]
+
+
+@router.get("/audit")
+def audit_list(request: Request, who: Who, action: str | None = None, user: str | None = None,
+               limit: Annotated[int, Query(ge=1, le=5000)] = 200, offset: Annotated[int, Query(ge=0)] = 0):
+    if not who.user.can_audit:
+        raise HTTPException(403, "仅审计员与管理员可查看审计日志 / auditors and admins only")
+    with _store(request).engine.connect() as conn:
+        return audit_rows(conn, action, user, limit, offset)
+
+
+@router.get("/models/effectiveness")
+def models_effectiveness(request: Request, who: Who):
+    with _store(request).engine.connect() as conn:
+        return effectiveness(conn, who.user)

@@ -1,0 +1,228 @@
+"""The server-rendered pages (Chinese, Jinja2 with autoescape, no JavaScript): login, the queue, a clue
+with its evidence and a decision form, the audit log, the models' figures.
+
+HTML forms carry the session's CSRF token as the hidden field ``csrf_token``; the login form carries a
+pre-session token bound to a signed cookie.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from engine.review.api import audit_rows, filters_from, record_decision, search_audit
+from engine.review.auth import LOGIN_COOKIE, SESSION_COOKIE, Principal, require
+from engine.review.queries import (
+    LIFECYCLE_LABELS,
+    REASON_LABELS,
+    STATUS_LABELS,
+    STATUSES,
+    Refused,
+    clue_detail,
+    effectiveness,
+    facets,
+    list_clues,
+)
+from engine.review.store import audit
+from engine.review.users import check_login
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
+                  trim_blocks=True, lstrip_blocks=True)
+env.globals.update(STATUS_LABELS=STATUS_LABELS, REASON_LABELS=REASON_LABELS, LIFECYCLE_LABELS=LIFECYCLE_LABELS,
+                   STATUSES=STATUSES)
+router = APIRouter()
+
+
+def render(name: str, status: int = 200, **context) -> HTMLResponse:
+    return HTMLResponse(env.get_template(name).render(**context), status_code=status)
+
+
+def error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    return render("error.html", status, title="错误", message=message, who=None)
+
+
+def _store(request: Request):
+    return request.app.state.store
+
+
+@router.get("/")
+def home() -> Response:
+    return RedirectResponse("/queue", status_code=303)
+
+
+@router.get("/login")
+def login_form(request: Request, error: str | None = None, status: int = 200) -> Response:
+    cookie, token = request.app.state.sessions.login_token()
+    response = render("login.html", status, title="登录", who=None, csrf=token, error=error)
+    response.set_cookie(LOGIN_COOKIE, cookie, max_age=3600, httponly=True, samesite="lax", path="/login")
+    return response
+
+
+@router.post("/login")
+async def login_submit(request: Request) -> Response:
+    form = await request.form()
+    sessions = request.app.state.sessions
+    if not sessions.login_token_ok(request.cookies.get(LOGIN_COOKIE), form.get("csrf_token")):
+        raise HTTPException(403, "表单已过期，请重新登录 / the login form expired (CSRF)")
+    user, why = check_login(_store(request), str(form.get("username", "")), str(form.get("password", "")))
+    if user is None:
+        message = "账户已锁定，请 15 分钟后再试" if why == "locked" else "用户名或密码错误"
+        return login_form(request, message, 401)
+    cookie, _csrf = sessions.issue(user)
+    response = RedirectResponse("/queue", status_code=303)
+    sessions.set_cookie(response, cookie)
+    response.delete_cookie(LOGIN_COOKIE, path="/login")
+    return response
+
+
+async def _form_principal(request: Request) -> tuple[Principal, dict]:
+    form = await request.form()
+    return require(request, str(form.get("csrf_token") or "")), {k: str(v) for k, v in form.items()}
+
+
+@router.post("/logout")
+async def logout(request: Request) -> Response:
+    who, _form = await _form_principal(request)
+    with _store(request).engine.begin() as conn:
+        audit(conn, who.user.name, "logout", {})
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+def _flag(value: str | None) -> bool | None:
+    return {"1": True, "true": True, "0": False, "false": False}.get((value or "").lower())
+
+
+@router.get("/queue")
+def queue(request: Request) -> Response:
+    who = require(request)
+    p = request.query_params
+    try:
+        page = max(1, int(p.get("page") or 1))
+        min_score = float(p["min_score"]) if p.get("min_score") else None
+    except ValueError:
+        raise HTTPException(422, "参数无效 / invalid parameter") from None
+    f = filters_from(p.get("model_id"), p.get("rule_id"), p.get("lifecycle"), p.get("status"), p.get("county"),
+                     "mine" if p.get("mine") else None, _flag(p.get("changed")), p.get("q"), min_score,
+                     "-score", page, 50)
+    with _store(request).engine.begin() as conn:
+        answer = list_clues(conn, who.user, f)
+        search_audit(conn, who.user.name, f, answer["total"])
+        options = facets(conn, who.user)
+    kept = {k: v for k, v in p.items() if k != "page" and v}
+    pages = max(1, -(-answer["total"] // answer["page_size"]))
+    links = {"prev": urlencode({**kept, "page": page - 1}) if page > 1 else None,
+             "next": urlencode({**kept, "page": page + 1}) if page < pages else None}
+    return render("queue.html", title="线索队列", who=who, answer=answer, params=p, options=options,
+                  page=page, pages=pages, links=links)
+
+
+def _evidence_tables(evidence: dict) -> list[dict]:
+    """The evidence's source records grouped by dataset, one table each (the columns in order of appearance)."""
+    names = evidence.get("datasets") or {}
+    tables: dict[str, dict] = {}
+    for source in evidence.get("sources") or []:
+        dataset = str(source.get("dataset", ""))
+        table = tables.setdefault(dataset, {"dataset": dataset, "title": names.get(dataset, dataset),
+                                            "columns": [], "rows": []})
+        fields = source.get("fields") or {}
+        for key in fields:
+            if key not in table["columns"]:
+                table["columns"].append(key)
+        table["rows"].append({"file": source.get("file"), "row": source.get("row"), "fields": fields})
+    return list(tables.values())
+
+
+def _show(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+env.filters["show"] = _show
+
+
+def _clue_page(request: Request, who: Principal, clue_id: str, full: bool = False, status: int = 200,
+               error: str | None = None) -> HTMLResponse:
+    with _store(request).engine.begin() as conn:
+        item = clue_detail(conn, who.user, clue_id, full=full)
+        audit(conn, who.user.name, "unmask" if full else "view", {"clue_id": clue_id})
+    evidence = item["evidence"] if isinstance(item["evidence"], dict) else {}
+    return render("clue.html", status, title=f"线索 {clue_id}", who=who, item=item, evidence=evidence,
+                  tables=_evidence_tables(evidence), values=evidence.get("values") or {},
+                  score=evidence.get("score") or {}, full=full, error=error, reasons=REASON_LABELS)
+
+
+@router.get("/clues/{clue_id}")
+def clue_page(request: Request, clue_id: str) -> Response:
+    who = require(request)
+    try:
+        return _clue_page(request, who, clue_id)
+    except Refused as exc:
+        raise HTTPException(exc.code, exc.message) from None
+
+
+@router.post("/clues/{clue_id}/unmask")
+async def clue_unmask(request: Request, clue_id: str) -> Response:
+    who, _form = await _form_principal(request)
+    if not who.user.can_unmask:
+        raise HTTPException(403, "无权查看完整身份证号")
+    try:
+        return _clue_page(request, who, clue_id, full=True)
+    except Refused as exc:
+        raise HTTPException(exc.code, exc.message) from None
+
+
+@router.post("/clues/{clue_id}/decide")
+async def clue_decide(request: Request, clue_id: str) -> Response:
+    who, form = await _form_principal(request)
+    body: dict = {"status": form.get("status"), "reason": form.get("reason") or None,
+                  "note": form.get("note") or None, "recovered_amount": form.get("recovered_amount") or None}
+    if form.get("assignee_me"):
+        body["assignee"] = who.user.name
+    try:
+        body["version"] = int(form.get("version", ""))
+    except ValueError:
+        body["version"] = None
+    try:
+        record_decision(request, who, clue_id, body)
+    except Refused as exc:
+        if exc.code == 404:
+            raise HTTPException(404, exc.message) from None
+        if exc.code == 403:
+            raise HTTPException(403, exc.message) from None
+        message = ("保存失败：此线索已被他人修改，下方为当前内容，请核对后重新提交。" if exc.code == 409 else exc.message)
+        return _clue_page(request, who, clue_id, status=exc.code, error=message)
+    return RedirectResponse(f"/clues/{clue_id}", status_code=303)
+
+
+@router.get("/audit")
+def audit_page(request: Request) -> Response:
+    who = require(request)
+    if not who.user.can_audit:
+        raise HTTPException(403, "仅审计员与管理员可查看审计日志")
+    p = request.query_params
+    try:
+        page = max(1, int(p.get("page") or 1))
+    except ValueError:
+        page = 1
+    with _store(request).engine.connect() as conn:
+        rows = audit_rows(conn, p.get("action") or None, p.get("user") or None, 100, (page - 1) * 100)
+    return render("audit.html", title="审计日志", who=who, rows=rows, params=p, page=page)
+
+
+@router.get("/models")
+def models_page(request: Request) -> Response:
+    who = require(request)
+    with _store(request).engine.connect() as conn:
+        rows = effectiveness(conn, who.user)
+    return render("models.html", title="模型成效", who=who, rows=rows)

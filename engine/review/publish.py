@@ -1,0 +1,109 @@
+"""``lsm publish RUN_DIR``: one run's clues into the review store, in one transaction.
+
+Keyed by the stable ``clue_id``: new clues are inserted; persisting ones keep their status, decisions
+and version and take the new run's evidence, score, rank and lifecycle; clues of the models this run
+completed that are absent from it become ``resolved`` (never deleted); a decided clue (status not
+``pending``) whose amount or period changed is flagged ``changed_since_decision``. Publishing the same
+run again changes nothing. The rows go in as one bulk ``INSERT … ON CONFLICT DO UPDATE`` (SQLite and
+PostgreSQL dialect inserts, executemany); parameters are built column by column from Arrow, never by a
+Python loop over clues.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from engine.review.store import Store, audit, clues
+
+# Columns a new run overwrites on a clue that is already in the store (decisions stay untouched).
+EVIDENCE_COLUMNS = ("model_id", "rule_id", "rank", "score", "confidence", "subject_type", "subject_id",
+                    "subject_name", "amount", "period_start", "period_end", "county", "summary",
+                    "legal_basis", "evidence", "lifecycle", "last_run")
+LIFECYCLES = ("new", "persisting", "reopened", "resolved")
+BATCH = 5000
+
+
+@dataclass
+class PublishResult:
+    run_id: str
+    clues: int
+    inserted: int
+    updated: int
+    resolved: int
+    changed_since_decision: int
+
+    def to_json(self) -> dict:
+        return self.__dict__.copy()
+
+
+def read_run(run_dir: Path) -> tuple[str, list[str], pa.Table]:
+    """(run_id, the models this run completed, one Arrow table of store rows)."""
+    run_dir = Path(run_dir).resolve()
+    manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+    run_id = manifest["run_id"]
+    completed = [m["id"] for m in manifest.get("models", []) if m.get("status") == "ok"]
+    frame = pl.read_parquet(run_dir / "clues.parquet")
+    states_path = run_dir / "clue_states.parquet"
+    if states_path.exists():
+        states = pl.read_parquet(states_path).select("clue_id", pl.col("state").alias("lifecycle"))
+        frame = frame.join(states, on="clue_id", how="left")
+    else:
+        frame = frame.with_columns(lifecycle=pl.lit(None, pl.String))
+    frame = frame.with_columns(
+        lifecycle=pl.when(pl.col("lifecycle").is_in(["new", "persisting", "reopened"]))
+        .then(pl.col("lifecycle")).otherwise(pl.lit("new")),
+        # A clue's county (区县) comes from its evidence where the model's sources carry one.
+        county=pl.col("evidence").str.json_path_match("$.sources[*].fields.county"),
+        legal_basis=pl.col("evidence").str.json_path_match("$.legal_basis"),
+        first_run=pl.lit(run_id), last_run=pl.lit(run_id),
+    )
+    columns = ["clue_id", *EVIDENCE_COLUMNS, "first_run"]
+    return run_id, completed, frame.select(columns).to_arrow()
+
+
+def _upsert(dialect: str):
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(clues)
+    new = stmt.excluded
+    decided = clues.c.status != "pending"
+    changed = sa.or_(clues.c.amount.is_distinct_from(new.amount),
+                     clues.c.period_start.is_distinct_from(new.period_start),
+                     clues.c.period_end.is_distinct_from(new.period_end))
+    updates = {name: getattr(new, name) for name in EVIDENCE_COLUMNS}
+    updates["changed_since_decision"] = sa.case((sa.and_(decided, changed), sa.true()),
+                                                else_=clues.c.changed_since_decision)
+    return stmt.on_conflict_do_update(index_elements=[clues.c.clue_id], set_=updates)
+
+
+def publish_run(store: Store, run_dir: Path, user: str | None = None) -> PublishResult:
+    run_id, completed, table = read_run(run_dir)
+    ids = table.column("clue_id").to_pylist()
+    with store.engine.begin() as conn:
+        existing = set()
+        for start in range(0, len(ids), BATCH):
+            chunk = ids[start:start + BATCH]
+            existing.update(conn.execute(sa.select(clues.c.clue_id).where(clues.c.clue_id.in_(chunk))).scalars())
+        flagged_before = conn.execute(sa.select(sa.func.count()).select_from(clues)
+                                      .where(clues.c.changed_since_decision)).scalar_one()
+        stmt = _upsert(store.dialect)
+        for start in range(0, table.num_rows, BATCH):
+            # executemany parameters straight from Arrow (its own columnar → row conversion)
+            conn.execute(stmt, table.slice(start, BATCH).to_pylist())
+        resolved = conn.execute(
+            sa.update(clues)
+            .where(clues.c.model_id.in_(completed), clues.c.last_run != run_id, clues.c.lifecycle != "resolved")
+            .values(lifecycle="resolved")).rowcount if completed else 0
+        flagged_after = conn.execute(sa.select(sa.func.count()).select_from(clues)
+                                     .where(clues.c.changed_since_decision)).scalar_one()
+        result = PublishResult(run_id=run_id, clues=len(ids), inserted=len(ids) - len(existing),
+                               updated=len(existing), resolved=resolved,
+                               changed_since_decision=flagged_after - flagged_before)
+        audit(conn, user, "publish", {**result.to_json(), "run_dir": str(Path(run_dir).resolve())})
+    return result

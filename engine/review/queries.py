@@ -1,0 +1,252 @@
+"""What a user may see and do with clues: the filtered queue, one clue, a decision, the figures.
+
+Everything goes through :func:`visible`, which limits a query to the user's models and counties, and
+through :func:`present`, which masks ID numbers for every role (the full values come only from
+:func:`unmask`, for supervisors and admins, and that is audited by the caller). SQL is built only with
+SQLAlchemy expressions (values are bound parameters, never text).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from engine.masking import mask_id, mask_ids, mask_text
+from engine.review.store import audit, clues, decision_events, utcnow
+from engine.review.users import User
+
+STATUSES = ("pending", "investigating", "confirmed", "dismissed")
+STATUS_LABELS = {"pending": "待核查", "investigating": "核查中", "confirmed": "属实", "dismissed": "不属实"}
+REASONS = ("data_error", "lawful", "already_rectified", "duplicate", "other")
+REASON_LABELS = {"data_error": "数据错误", "lawful": "合法合规", "already_rectified": "已整改",
+                 "duplicate": "重复线索", "other": "其他"}
+LIFECYCLE_LABELS = {"new": "新增", "persisting": "持续", "reopened": "重现", "resolved": "已消失"}
+# Where a clue may go from each status (staying, to add a note or assign, is always allowed; a decided
+# clue goes back to investigating before it can be decided the other way).
+MOVES = {"pending": {"pending", "investigating", "confirmed", "dismissed"},
+         "investigating": {"investigating", "pending", "confirmed", "dismissed"},
+         "confirmed": {"confirmed", "investigating"},
+         "dismissed": {"dismissed", "investigating"}}
+ITEM_FIELDS = ("clue_id", "model_id", "rule_id", "rank", "score", "confidence", "subject_type", "subject_id",
+               "subject_name", "amount", "period_start", "period_end", "lifecycle", "status", "assignee", "version")
+EXTRA_FIELDS = ("county", "changed_since_decision", "recovered_amount")
+SORTS = {"score", "rank", "amount", "period_start", "period_end", "clue_id", "subject_name", "model_id"}
+MAX_PAGE_SIZE = 500
+ID_QUERY = re.compile(r"^\d{17}[\dXx]$|^\d{15}$")
+
+
+class Refused(Exception):
+    """A request the rules refuse: ``code`` is the HTTP status (404, 409, 422), ``message`` is for people."""
+
+    def __init__(self, code: int, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class Filters:
+    model_id: str | None = None
+    rule_id: str | None = None
+    lifecycle: str | None = None
+    status: str | None = None
+    county: str | None = None
+    assignee: str | None = None      # a name, or "mine"
+    changed: bool | None = None
+    q: str | None = None
+    min_score: float | None = None
+    sort: str = "-score"
+    page: int = 1
+    page_size: int = 50
+
+
+def visible(user: User):
+    """The clause that limits any clue query to what this user may see."""
+    conditions = []
+    if user.models is not None:
+        conditions.append(clues.c.model_id.in_(user.models))
+    if user.counties is not None:
+        conditions.append(clues.c.county.in_(user.counties))
+    return sa.and_(sa.true(), *conditions)
+
+
+def _search(q: str):
+    q = q.strip()
+    if ID_QUERY.match(q):
+        # A full ID number matches server-side (the subject, or an ID inside the evidence); the answer stays masked.
+        q = q.upper()
+        return sa.or_(clues.c.subject_id == q, clues.c.subject_id.startswith(q + ":", autoescape=True),
+                      clues.c.evidence.contains(f'"{q}"', autoescape=True))
+    return clues.c.subject_name.contains(q, autoescape=True)
+
+
+def _where(user: User, f: Filters):
+    conditions = [visible(user)]
+    for name in ("model_id", "rule_id", "lifecycle", "status", "county"):
+        value = getattr(f, name)
+        if value:
+            conditions.append(clues.c[name] == value)
+    if f.assignee:
+        conditions.append(clues.c.assignee == (user.name if f.assignee == "mine" else f.assignee))
+    if f.changed is not None:
+        conditions.append(clues.c.changed_since_decision == f.changed)
+    if f.min_score is not None:
+        conditions.append(clues.c.score >= f.min_score)
+    if f.q and f.q.strip():
+        conditions.append(_search(f.q))
+    return sa.and_(*conditions)
+
+
+def _number(value):
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+def mask_subject(value: str | None) -> str | None:
+    if value is None:
+        return None
+    masked = mask_ids(value)
+    return masked if masked != value else mask_id(value)
+
+
+def present(row, full: bool = False) -> dict:
+    """A clue row as the API answers it; ID numbers masked unless ``full``."""
+    item = {name: _number(getattr(row, name)) for name in (*ITEM_FIELDS, *EXTRA_FIELDS)}
+    for name in ("period_start", "period_end"):
+        item[name] = item[name].isoformat() if item[name] is not None else None
+    item["changed_since_decision"] = bool(item["changed_since_decision"])
+    if not full:
+        item["subject_id"] = mask_subject(item["subject_id"])
+    return item
+
+
+def list_clues(conn: Connection, user: User, f: Filters) -> dict:
+    where = _where(user, f)
+    total = conn.execute(sa.select(sa.func.count()).select_from(clues).where(where)).scalar_one()
+    key = f.sort.lstrip("-") if f.sort else "score"
+    if key not in SORTS:
+        raise Refused(422, f"不支持的排序 / unknown sort {key!r}")
+    column = clues.c[key]
+    order = column.desc() if (f.sort or "-score").startswith("-") else column.asc()
+    size = max(1, min(f.page_size, MAX_PAGE_SIZE))
+    page = max(1, f.page)
+    rows = conn.execute(sa.select(clues).where(where).order_by(order, clues.c.clue_id)
+                        .limit(size).offset((page - 1) * size)).all()
+    return {"total": total, "page": page, "page_size": size, "items": [present(r) for r in rows]}
+
+
+def _clue_row(conn: Connection, user: User, clue_id: str):
+    row = conn.execute(sa.select(clues).where(clues.c.clue_id == clue_id, visible(user))).first()
+    if row is None:
+        raise Refused(404, "没有此线索 / no such clue")
+    return row
+
+
+def history(conn: Connection, clue_id: str) -> list[dict]:
+    rows = conn.execute(sa.select(decision_events).where(decision_events.c.clue_id == clue_id)
+                        .order_by(decision_events.c.id)).all()
+    return [{"ts": r.ts.isoformat(timespec="seconds"), "user": r.user, "previous_status": r.previous_status,
+             "new_status": r.new_status, "reason": r.reason, "note": r.note,
+             "recovered_amount": _number(r.recovered_amount), "assignee": r.assignee, "version": r.version}
+            for r in rows]
+
+
+def clue_detail(conn: Connection, user: User, clue_id: str, full: bool = False) -> dict:
+    row = _clue_row(conn, user, clue_id)
+    item = present(row, full)
+    evidence_text = row.evidence or "{}"
+    item["summary"] = row.summary if full else mask_text(row.summary or "")
+    item["legal_basis"] = row.legal_basis
+    item["evidence"] = json.loads(evidence_text if full else mask_text(evidence_text))
+    item["history"] = history(conn, clue_id)
+    return item
+
+
+def decide(conn: Connection, user: User, clue_id: str, body: dict) -> int:
+    """Record one decision (optimistic: ``version`` must be the clue's current one). Returns the new version.
+    Raises Refused(404 | 409 | 422); on 409/422 nothing is written to the clue or its events."""
+    row = _clue_row(conn, user, clue_id)
+    status = body.get("status")
+    reason = body.get("reason") or None
+    version = body.get("version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise Refused(422, "缺少版本号 / version (an integer) is required")
+    if version != row.version:
+        raise Refused(409, f"线索已被他人修改（当前版本 {row.version}）/ the clue changed: version {row.version}")
+    if status not in STATUSES:
+        raise Refused(422, f"未知状态 / unknown status {status!r}")
+    if status not in MOVES[row.status]:
+        raise Refused(422, f"不能从 {STATUS_LABELS[row.status]} 改为 {STATUS_LABELS[status]} / "
+                           f"cannot move {row.status} → {status}")
+    if status == "dismissed" and reason not in REASONS:
+        raise Refused(422, "不属实须选择理由 / dismissed needs a reason: " + ", ".join(REASONS))
+    if status != "dismissed" and reason is not None and reason not in REASONS:
+        raise Refused(422, f"未知理由 / unknown reason {reason!r}")
+    recovered = body.get("recovered_amount")
+    if recovered is not None:
+        try:
+            recovered = Decimal(str(recovered)).quantize(Decimal("0.01"))
+        except ArithmeticError:
+            raise Refused(422, "追回金额无效 / recovered_amount is not a number") from None
+        if recovered < 0:
+            raise Refused(422, "追回金额不能为负 / recovered_amount is negative")
+    note = body.get("note") or None
+    if note is not None and (not isinstance(note, str) or len(note) > 10000):
+        raise Refused(422, "备注无效 / note must be text of at most 10000 characters")
+    assignee = body.get("assignee", row.assignee) or None
+    values = {"status": status, "assignee": assignee, "version": row.version + 1, "changed_since_decision": False}
+    if recovered is not None:
+        values["recovered_amount"] = recovered
+    done = conn.execute(sa.update(clues).where(clues.c.clue_id == clue_id, clues.c.version == version)
+                        .values(**values)).rowcount
+    if done != 1:   # another reviewer saved in between
+        raise Refused(409, "线索已被他人修改 / the clue changed meanwhile")
+    conn.execute(sa.insert(decision_events).values(
+        clue_id=clue_id, ts=utcnow(), user=user.name, previous_status=row.status, new_status=status,
+        reason=reason, note=note, recovered_amount=recovered, assignee=assignee, version=row.version + 1))
+    audit(conn, user.name, "decision", {"clue_id": clue_id, "from": row.status, "to": status, "reason": reason,
+                                        "version": row.version + 1})
+    return row.version + 1
+
+
+def effectiveness(conn: Connection, user: User) -> list[dict]:
+    reviewed = clues.c.status.in_(("confirmed", "dismissed"))
+
+    def count_if(cond):
+        return sa.func.sum(sa.case((cond, 1), else_=0))
+
+    rows = conn.execute(sa.select(
+        clues.c.model_id, sa.func.count().label("clues"), count_if(reviewed).label("reviewed"),
+        count_if(clues.c.status == "confirmed").label("confirmed"),
+        count_if(clues.c.status == "dismissed").label("dismissed"),
+        sa.func.coalesce(sa.func.sum(clues.c.recovered_amount), 0).label("recovered_amount"),
+    ).where(visible(user)).group_by(clues.c.model_id).order_by(clues.c.model_id)).all()
+    reasons = conn.execute(sa.select(clues.c.model_id, decision_events.c.reason, sa.func.count())
+                           .join(decision_events, decision_events.c.clue_id == clues.c.clue_id)
+                           .where(visible(user), clues.c.status == "dismissed",
+                                  decision_events.c.new_status == "dismissed",
+                                  decision_events.c.version == clues.c.version)
+                           .group_by(clues.c.model_id, decision_events.c.reason)).all()
+    by_reason: dict[str, dict[str, int]] = {}
+    for model_id, reason, n in reasons:
+        by_reason.setdefault(model_id, {})[reason] = n
+    return [{"model_id": r.model_id, "clues": r.clues, "reviewed": int(r.reviewed or 0),
+             "confirmed": int(r.confirmed or 0), "dismissed": int(r.dismissed or 0),
+             "hit_rate": round(r.confirmed / r.reviewed, 4) if r.reviewed else None,
+             "recovered_amount": float(r.recovered_amount or 0),
+             "dismissed_by_reason": by_reason.get(r.model_id, {})} for r in rows]
+
+
+def facets(conn: Connection, user: User) -> dict:
+    """The values the queue's filters offer (only what the user may see)."""
+    def distinct(col):
+        return [v for v in conn.execute(sa.select(col).where(visible(user), col.is_not(None)).distinct()
+                                        .order_by(col)).scalars()]
+    return {"model_id": distinct(clues.c.model_id), "rule_id": distinct(clues.c.rule_id),
+            "county": distinct(clues.c.county)}

@@ -1,0 +1,47 @@
+"""The store: migrations, SQLite pragmas, upgrades that keep data, the schema matching the code."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from engine.review.publish import publish_run
+from engine.review.store import HEAD, clues, current_revision, metadata, open_store, upgrade
+from engine.review.users import add_user, check_login
+from tests.review.runbuilder import clue, write_run
+
+
+def test_sqlite_pragmas(tmp_path):
+    store = open_store(f"sqlite:///{tmp_path / 'r.db'}")
+    with store.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    store.dispose()
+
+
+def test_schema_matches_code(store):
+    assert current_revision(store.engine) == HEAD
+    with store.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert diff == []
+
+
+def test_upgrade_from_first_revision_keeps_data(store_url, tmp_path):
+    old = open_store(store_url, revision="0001")
+    assert current_revision(old.engine) == "0001"
+    with old.engine.connect() as conn:
+        assert not sa.inspect(conn).has_table("suppressions")
+    publish_run(old, write_run(tmp_path / "runs", "r1", [clue("c1"), clue("c2", score=50)]))
+    add_user(old, "zhang", "prosecutor", "password-1")
+    old.dispose()
+
+    upgraded = open_store(store_url)
+    assert current_revision(upgraded.engine) == HEAD
+    with upgraded.engine.connect() as conn:
+        assert sa.inspect(conn).has_table("suppressions")
+        assert sorted(conn.execute(sa.select(clues.c.clue_id)).scalars()) == ["c1", "c2"]
+    user, why = check_login(upgraded, "zhang", "password-1")
+    assert why == "ok" and user.role == "prosecutor"
+    upgrade(upgraded.engine)  # idempotent at head
+    upgraded.dispose()
