@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import sys
 
+import polars as pl
 import pyarrow.parquet as pq
 import pytest
 from builders import (
@@ -208,3 +210,12 @@ def test_unchanged_files_are_not_parsed_again(catalogue, tmp_path):
     second = run(catalogue, root, tmp_path, ["prison_roster"]).dataset("prison_roster")
     assert [f.reused for f in second.files] == [True, False]
     assert {r["person_name"] for r in staged_rows(second)} == {"张伟", "王五"}
+
+
+def test_a_blank_row_is_blank_without_nfkc_for_every_code_point():
+    """The blank-row mask strips Unicode whitespace without NFKC: for no character does NFKC make a
+    non-blank cell blank, so both tests agree on every code point."""
+    cells = pl.Series("c", [chr(i) for i in range(sys.maxunicode + 1) if not 0xD800 <= i <= 0xDFFF])
+    with_nfkc = cells.str.normalize("NFKC").str.strip_chars() == ""
+    without = cells.str.strip_chars() == ""
+    assert (with_nfkc == without).all() and without.sum() > 20   # U+3000 and the other spaces are blank

@@ -205,7 +205,10 @@ def _unique_labels(headers: list[str]) -> list[str]:
 def _blank_mask(names: list[str]) -> pl.Expr:
     if not names:
         return pl.lit(True)
-    return pl.all_horizontal([pl.col(n).str.normalize("NFKC").str.strip_chars().fill_null("") == "" for n in names])
+    # Blank after stripping Unicode whitespace. No NFKC here: no character's NFKC form is whitespace unless
+    # it is whitespace itself (checked over every code point in tests/test_ingest.py), and NFKC over every
+    # cell was 90 % of this mask's time (1.5 s of 2.3 M rows; 0.15 s without).
+    return pl.all_horizontal([pl.col(n).str.strip_chars().fill_null("") == "" for n in names])
 
 
 def _stage_file(raw: RawTable, dataset: DatasetSpec, rules: OrgKeyRules, relpath: str, out_dir: Path,
