@@ -7,7 +7,8 @@ holds the lock on the output directory.
 Start-up: this module imports only typer, rich and the engine's light modules, so ``lsm --help`` and a
 wrong option answer at once; each command loads the engine (:mod:`engine.project`, and with it
 DuckDB, Arrow, Polars, sqlglot) when it runs — the imports inside ``_project`` and ``_options`` are
-there for that, not to dodge a cycle (the import-linter contract keeps the layers one-way).
+there for that, not to dodge a cycle (the import-linter contract keeps the layers one-way). ``lsm models``
+loads only the spec layer (:mod:`engine.spec.files`).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from rich.table import Table
 from engine.masking import mask_ids
 from engine.reporting import RichReporter, SilentReporter
 from engine.runs.directory import LockHeld
-from engine.settings import DEFAULT_DATA, ENGINES, EngineUnavailable
+from engine.settings import DEFAULT_DATA, DEFAULT_MODELS, ENGINES, EngineUnavailable
 from engine.spec.errors import SpecError
 
 if TYPE_CHECKING:
@@ -155,9 +156,10 @@ def _as_of(text: str | None) -> dt.date:
 @app.command()
 def models(models: ModelsOpt = None, as_json: JsonOpt = False) -> None:
     """列出模型 / list the supervision models."""
-    project = _project(models, None, None, True)
+    from engine.spec.files import ModelFiles  # the spec layer only: no engine to load (start-up, see above)
+
     try:
-        loaded = project.load_models()
+        loaded = ModelFiles(models or DEFAULT_MODELS).load_models()
     except SpecError as exc:
         _fail_spec(exc)
     if as_json:

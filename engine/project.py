@@ -36,10 +36,11 @@ from engine.runs.diff import diff_published
 from engine.runs.directory import RunLock
 from engine.runs.runner import RunOptions, execute_run
 from engine.settings import DEFAULT_DATA, DEFAULT_MODELS, DEFAULT_OUT, ENGINES, EngineUnavailable
-from engine.spec.catalog import Catalogue, load_catalogue
+from engine.spec.catalog import Catalogue
 from engine.spec.connections import load_connections
 from engine.spec.errors import Location, Problem, SpecError
-from engine.spec.load import LoadedModel, load_models
+from engine.spec.files import ModelFiles
+from engine.spec.load import LoadedModel
 from engine.sql import count_rows, select_all
 
 DRY_RUN_TIMEOUT = 60.0  # seconds a model may take on empty tables (lsm validate)
@@ -63,9 +64,12 @@ class Project:
         self.reporter = reporter or SilentReporter()
 
     @functools.cached_property
+    def files(self) -> ModelFiles:
+        return ModelFiles(self.models_dir)
+
+    @property
     def catalogue(self) -> Catalogue:
-        path = self.models_dir / "sources.yaml"
-        return load_catalogue(path, display_name=_display(path))
+        return self.files.catalogue
 
     @property
     def staging(self) -> Staging:
@@ -101,19 +105,7 @@ class Project:
 
     def load_models(self, ids: list[str] | None = None) -> list[LoadedModel]:
         """Load the model files; raises SpecError with every problem (of the selected models)."""
-        self.catalogue  # noqa: B018 - the catalogue's own problems are reported first
-        result = load_models(self.models_dir, _display(self.models_dir))
-        if not ids:
-            if result.problems:
-                raise SpecError(result.problems)
-            return result.models
-        selected = [m for m in result.models if m.spec.id in ids]
-        missing = sorted(set(ids) - {m.spec.id for m in selected})
-        if missing and result.problems:
-            raise SpecError(result.problems)  # the asked-for model may be one of the broken files
-        if missing:
-            raise KeyError(f"unknown model(s) {missing}; available: {sorted(m.spec.id for m in result.models)}")
-        return selected
+        return self.files.load_models(ids)
 
     def compile(self, as_of: dt.date, ids: list[str] | None = None, engine: str = "duckdb") -> list[ModelPlan]:
         """Compile the models; for Spark, every function the plans call must be one Spark has."""
@@ -239,11 +231,3 @@ class Project:
 
 def _fallback(plan: ModelPlan):
     return Location(plan.source_file)
-
-
-def _display(path: Path) -> str:
-    """Paths in messages relative to the working directory when possible."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
