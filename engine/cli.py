@@ -428,6 +428,52 @@ def _print_run(result) -> None:
 
 
 @app.command()
+def new(model_id: Annotated[str, typer.Argument(help="新模型编号 / the new model's id")],
+        like: Annotated[str | None, typer.Option("--like", help="复制已有模型 / start from a copy of this model")] = None,
+        models: ModelsOpt = None) -> None:
+    """新建模型文件（模板或已有模型的副本）/ write models/MODEL_ID.yaml: a scaffold, or a copy of a model."""
+    from engine.spec.files import ModelFiles  # the spec layer only (start-up, see above)
+    from engine.spec.scaffold import copied_text, id_problem, scaffold_text
+
+    models_dir = Path(models or DEFAULT_MODELS)
+    target = models_dir / f"{model_id}.yaml"
+    problem = id_problem(model_id)
+    if problem is None and target.exists():
+        problem = f"{target} already exists: choose another id, or edit that file"
+    if problem is None:
+        try:
+            known = {m.spec.id: m.path for m in ModelFiles(models_dir).load_models()}
+        except SpecError as exc:
+            _fail_spec(exc)
+        if model_id in known:
+            problem = f"model id '{model_id}' is already used by {known[model_id]}"
+        elif like is not None and like not in known:
+            problem = f"--like: unknown model '{like}'; available: {', '.join(sorted(known))}"
+    if problem:
+        err.print(f"[red]{_e(problem)}[/]")
+        raise typer.Exit(EXIT_USAGE)
+    text = copied_text(Path(known[like]).read_text(encoding="utf-8"), model_id) if like else scaffold_text(model_id)
+    target.write_text(text, encoding="utf-8")
+    out.print(f"[green]已写入 / written:[/] {_e(str(target))}")
+    if like:
+        out.print(f"  {_e(like)} 的副本：可直接 lsm validate / lsm test，修改后用 lsm backtest {_e(model_id)} 比较")
+    else:
+        out.print(f"  填写名称、法律依据、输入、规则和测试；lsm test --model {_e(model_id)} 在测试写好之前不会通过")
+
+
+@app.command()
+def schema(kind: Annotated[str, typer.Argument(help="model | sources")]) -> None:
+    """打印模型文件或数据目录的 JSON Schema（供编辑器补全与校验）/ print the JSON Schema of model files or
+    of the source catalogue (for editors: completion, descriptions, errors while typing)."""
+    from engine.spec.schema import SCHEMAS, schema_text  # the spec layer only (start-up, see above)
+
+    if kind not in SCHEMAS:
+        err.print(f"[red]unknown schema '{_e(kind)}': model or sources[/]")
+        raise typer.Exit(EXIT_USAGE)
+    sys.stdout.write(schema_text(kind))
+
+
+@app.command()
 def sample(out_dir: Annotated[Path, typer.Option("--out", help="where to write the data root")] = Path(
         "sample_data/generated"),
            seed: Annotated[int, typer.Option(help="random seed (same seed, same files)")] = 20240630,
