@@ -316,7 +316,7 @@ def nightly(data: Annotated[Path, typer.Option("--data", help="数据目录（�
     result = _execute(lambda: project.nightly(_as_of(as_of), _options(
         memory_limit, threads, temp_dir, fresh, model_timeout, notify, spark_master), engine), as_json)
     if store_configured(store) and (Path(result.run_dir) / "clues.parquet").exists():
-        result.summary["review_store"] = _publish(Path(result.run_dir), store)
+        result.summary["review_store"] = _publish(Path(result.run_dir), store, _as_of(as_of))
     if as_json:
         print(json.dumps(result.summary, ensure_ascii=False))
     else:
@@ -513,30 +513,32 @@ def _store(store: str | None, runs_dir: Path):
     return open_store(resolve_url(store, runs_dir))
 
 
-def _publish(run_dir: Path, store: str | None) -> dict:
+def _publish(run_dir: Path, store: str | None, as_of: dt.date | None = None) -> dict:
     from engine.review.publish import publish_run
 
     handle = _store(store, Path(run_dir).resolve().parent)
     try:
-        return publish_run(handle, run_dir).to_json()
+        return publish_run(handle, run_dir, as_of=as_of).to_json()
     finally:
         handle.dispose()
 
 
 @app.command()
 def publish(run_dir: Annotated[Path, typer.Argument(help="运行目录 / a run directory, e.g. runs/latest")],
-            store: StoreOpt = None, as_json: JsonOpt = False) -> None:
-    """把一次运行的线索发布到审查库 / publish one run's clues into the review store (one transaction)."""
+            store: StoreOpt = None, as_json: JsonOpt = False, as_of: AsOfOpt = None) -> None:
+    """把一次运行的线索发布到审查库 / publish one run's clues into the review store (one transaction).
+    --as-of (default today) is the date the 回头看 compares recommendations' reply deadlines with."""
     if not (run_dir / "clues.parquet").exists() or not (run_dir / "manifest.json").exists():
         err.print(f"[red]不是运行目录 / not a run directory: {_e(str(run_dir))}[/]")
         raise typer.Exit(EXIT_USAGE)
-    result = _publish(run_dir, store)
+    result = _publish(run_dir, store, _as_of(as_of))
     if as_json:
         print(json.dumps(result, ensure_ascii=False))
         return
     out.print(f"已发布 published {_e(result['run_id'])}: 线索 {result['clues']} · 新增 {result['inserted']} · "
               f"更新 {result['updated']} · 已消失 resolved {result['resolved']} · "
-              f"决定后有变化 changed since decision {result['changed_since_decision']}")
+              f"决定后有变化 changed since decision {result['changed_since_decision']} · "
+              f"整改未落实 {result['rectification_failed']} · 已整改 rectified {result['rectified']}")
 
 
 @app.command()

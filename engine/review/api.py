@@ -11,6 +11,14 @@ from fastapi.responses import JSONResponse
 
 from engine.masking import mask_text
 from engine.review.auth import Principal, api_principal
+from engine.review.loop import (
+    create_recommendation,
+    create_transfer,
+    get_recommendation,
+    list_recommendations,
+    record_reply,
+    transfers_of,
+)
 from engine.review.queries import Filters, Refused, clue_detail, decide, effectiveness, list_clues
 from engine.review.store import audit, audit_log
 from engine.review.users import check_login
@@ -66,10 +74,12 @@ def me(who: Who) -> dict:
 
 
 def filters_from(model_id=None, rule_id=None, lifecycle=None, status=None, county=None, assignee=None,
-                 changed=None, q=None, min_score=None, sort="-score", page=1, page_size=50) -> Filters:
+                 changed=None, q=None, min_score=None, sort="-score", page=1, page_size=50,
+                 rectification=None) -> Filters:
     return Filters(model_id=model_id or None, rule_id=rule_id or None, lifecycle=lifecycle or None,
                    status=status or None, county=county or None, assignee=assignee or None, changed=changed,
-                   q=q or None, min_score=min_score, sort=sort or "-score", page=page, page_size=page_size)
+                   q=q or None, min_score=min_score, sort=sort or "-score", page=page, page_size=page_size,
+                   rectification=rectification or None)
 
 
 def search_audit(conn, user: str, f: Filters, total: int) -> None:
@@ -83,9 +93,10 @@ def clues_list(request: Request, who: Who, model_id: str | None = None, rule_id:
                lifecycle: str | None = None, status: str | None = None, county: str | None = None,
                assignee: str | None = None, changed: bool | None = None, q: str | None = None,
                min_score: float | None = None, sort: str = "-score",
-               page: Annotated[int, Query(ge=1)] = 1, page_size: Annotated[int, Query(ge=1, le=500)] = 50):
+               page: Annotated[int, Query(ge=1)] = 1, page_size: Annotated[int, Query(ge=1, le=500)] = 50,
+               rectification: str | None = None):
     f = filters_from(model_id, rule_id, lifecycle, status, county, assignee, changed, q, min_score, sort, page,
-                     page_size)
+                     page_size, rectification)
     try:
         with _store(request).engine.begin() as conn:
             answer = list_clues(conn, who.user, f)
@@ -100,6 +111,8 @@ def clue_get(request: Request, who: Who, clue_id: str):
     try:
         with _store(request).engine.begin() as conn:
             item = clue_detail(conn, who.user, clue_id)
+            item["transfers"] = transfers_of(conn, clue_id)
+            item["recommendations"] = [r["id"] for r in list_recommendations(conn, who.user, clue_id)]
             audit(conn, who.user.name, "view", {"clue_id": clue_id})
     except Refused as exc:
         return refused(exc)
@@ -172,3 +185,60 @@ def audit_list(request: Request, who: Who, action: str | None = None, user: str 
 def models_effectiveness(request: Request, who: Who):
     with _store(request).engine.connect() as conn:
         return effectiveness(conn, who.user)
+
+
+def loop_write(request: Request, who: Principal, action: str, fn):
+    """Run one loop write in a transaction; a refusal (other than 404) is audited as ``<action>_refused``."""
+    store = _store(request)
+    try:
+        with store.engine.begin() as conn:
+            return fn(conn)
+    except Refused as exc:
+        if exc.code != 404:
+            with store.engine.begin() as conn:
+                audit(conn, who.user.name, f"{action}_refused", {"code": exc.code})
+        raise
+
+
+@router.get("/recommendations")
+def recommendations_list(request: Request, who: Who, clue_id: str | None = None):
+    with _store(request).engine.connect() as conn:
+        return list_recommendations(conn, who.user, clue_id)
+
+
+@router.post("/recommendations")
+def recommendations_create(request: Request, who: Who, body: Annotated[dict, Body()]):
+    try:
+        rec_id = loop_write(request, who, "recommendation", lambda conn: create_recommendation(conn, who.user, body))
+        with _store(request).engine.connect() as conn:
+            return JSONResponse(get_recommendation(conn, who.user, rec_id), status_code=201)
+    except Refused as exc:
+        return refused(exc)
+
+
+@router.get("/recommendations/{rec_id}")
+def recommendations_get(request: Request, who: Who, rec_id: int):
+    try:
+        with _store(request).engine.connect() as conn:
+            return get_recommendation(conn, who.user, rec_id)
+    except Refused as exc:
+        return refused(exc)
+
+
+@router.post("/recommendations/{rec_id}/reply")
+def recommendations_reply(request: Request, who: Who, rec_id: int, body: Annotated[dict, Body()]):
+    try:
+        loop_write(request, who, "rectification_reply", lambda conn: record_reply(conn, who.user, rec_id, body))
+        with _store(request).engine.connect() as conn:
+            return get_recommendation(conn, who.user, rec_id)
+    except Refused as exc:
+        return refused(exc)
+
+
+@router.post("/clues/{clue_id}/transfers")
+def clue_transfer(request: Request, who: Who, clue_id: str, body: Annotated[dict, Body()]):
+    try:
+        transfer_id = loop_write(request, who, "transfer", lambda conn: create_transfer(conn, who.user, clue_id, body))
+    except Refused as exc:
+        return refused(exc)
+    return JSONResponse({"id": transfer_id}, status_code=201)

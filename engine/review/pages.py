@@ -7,6 +7,7 @@ pre-session token bound to a signed cookie.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from urllib.parse import urlencode
@@ -14,14 +15,27 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 
-from engine.review.api import audit_rows, filters_from, record_decision, search_audit
+from engine.report.timeline import timeline_svg
+from engine.review.api import audit_rows, filters_from, loop_write, record_decision, search_audit
 from engine.review.auth import LOGIN_COOKIE, SESSION_COOKIE, Principal, require
+from engine.review.loop import (
+    RECTIFICATION_LABELS,
+    TRANSFER_TARGETS,
+    create_recommendation,
+    create_transfer,
+    get_recommendation,
+    list_recommendations,
+    record_reply,
+    transfers_of,
+)
 from engine.review.queries import (
     LIFECYCLE_LABELS,
     REASON_LABELS,
     STATUS_LABELS,
     STATUSES,
+    Filters,
     Refused,
     clue_detail,
     effectiveness,
@@ -35,7 +49,8 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
                   trim_blocks=True, lstrip_blocks=True)
 env.globals.update(STATUS_LABELS=STATUS_LABELS, REASON_LABELS=REASON_LABELS, LIFECYCLE_LABELS=LIFECYCLE_LABELS,
-                   STATUSES=STATUSES)
+                   STATUSES=STATUSES, RECTIFICATION_LABELS=RECTIFICATION_LABELS,
+                   TRANSFER_TARGETS=TRANSFER_TARGETS)
 router = APIRouter()
 
 
@@ -111,7 +126,7 @@ def queue(request: Request) -> Response:
         raise HTTPException(422, "参数无效 / invalid parameter") from None
     f = filters_from(p.get("model_id"), p.get("rule_id"), p.get("lifecycle"), p.get("status"), p.get("county"),
                      "mine" if p.get("mine") else None, _flag(p.get("changed")), p.get("q"), min_score,
-                     "-score", page, 50)
+                     "-score", page, 50, p.get("rectification"))
     with _store(request).engine.begin() as conn:
         answer = list_clues(conn, who.user, f)
         search_audit(conn, who.user.name, f, answer["total"])
@@ -155,9 +170,14 @@ def _clue_page(request: Request, who: Principal, clue_id: str, full: bool = Fals
                error: str | None = None) -> HTMLResponse:
     with _store(request).engine.begin() as conn:
         item = clue_detail(conn, who.user, clue_id, full=full)
+        recs = list_recommendations(conn, who.user, clue_id)
+        moved = transfers_of(conn, clue_id)
         audit(conn, who.user.name, "unmask" if full else "view", {"clue_id": clue_id})
     evidence = item["evidence"] if isinstance(item["evidence"], dict) else {}
+    # timeline_svg escapes every text it draws (and draws no ID number): the one place markup is trusted
+    timeline = Markup(timeline_svg(evidence))  # noqa: S704
     return render("clue.html", status, title=f"线索 {clue_id}", who=who, item=item, evidence=evidence,
+                  timeline=timeline, recs=recs, transfers=moved, today=dt.date.today().isoformat(),
                   tables=_evidence_tables(evidence), values=evidence.get("values") or {},
                   score=evidence.get("score") or {}, full=full, error=error, reasons=REASON_LABELS)
 
@@ -226,3 +246,80 @@ def models_page(request: Request) -> Response:
     with _store(request).engine.connect() as conn:
         rows = effectiveness(conn, who.user)
     return render("models.html", title="模型成效", who=who, rows=rows)
+
+
+def _refused_page(exc: Refused):
+    raise HTTPException(exc.code, exc.message) from None
+
+
+@router.post("/clues/{clue_id}/transfer")
+async def clue_transfer(request: Request, clue_id: str) -> Response:
+    who, form = await _form_principal(request)
+    body = {"to": form.get("to"), "case_number": form.get("case_number"),
+            "transferred_on": form.get("transferred_on"), "note": form.get("note") or None}
+    try:
+        loop_write(request, who, "transfer", lambda conn: create_transfer(conn, who.user, clue_id, body))
+    except Refused as exc:
+        if exc.code in (403, 404):
+            _refused_page(exc)
+        return _clue_page(request, who, clue_id, status=exc.code, error=exc.message)
+    return RedirectResponse(f"/clues/{clue_id}", status_code=303)
+
+
+def _recs_page(request: Request, who: Principal, status: int = 200, error: str | None = None,
+               chosen: list[str] | None = None) -> HTMLResponse:
+    with _store(request).engine.connect() as conn:
+        recs = list_recommendations(conn, who.user)
+        confirmed = list_clues(conn, who.user, Filters(status="confirmed", page_size=500))["items"]
+    return render("recommendations.html", status, title="检察建议", who=who, recs=recs, confirmed=confirmed,
+                  chosen=set(chosen or []), error=error, today=dt.date.today().isoformat())
+
+
+@router.get("/recommendations")
+def recommendations_page(request: Request) -> Response:
+    who = require(request)
+    return _recs_page(request, who, chosen=request.query_params.getlist("clue_id"))
+
+
+@router.post("/recommendations")
+async def recommendations_submit(request: Request) -> Response:
+    form = await request.form()
+    who = require(request, str(form.get("csrf_token") or ""))
+    clue_ids = [str(v) for v in form.getlist("clue_id")]
+    body = {"clue_ids": clue_ids, "agency": str(form.get("agency") or ""), "issued_on": form.get("issued_on"),
+            "deadline": form.get("deadline") or None, "note": str(form.get("note") or "") or None}
+    try:
+        rec_id = loop_write(request, who, "recommendation", lambda conn: create_recommendation(conn, who.user, body))
+    except Refused as exc:
+        if exc.code == 403:
+            _refused_page(exc)
+        return _recs_page(request, who, exc.code, exc.message, clue_ids)
+    return RedirectResponse(f"/recommendations/{rec_id}", status_code=303)
+
+
+def _rec_page(request: Request, who: Principal, rec_id: int, status: int = 200, error: str | None = None):
+    try:
+        with _store(request).engine.connect() as conn:
+            rec = get_recommendation(conn, who.user, rec_id)
+    except Refused as exc:
+        _refused_page(exc)
+    return render("recommendation.html", status, title=f"检察建议 {rec_id}", who=who, rec=rec, error=error,
+                  today=dt.date.today().isoformat())
+
+
+@router.get("/recommendations/{rec_id}")
+def recommendation_page(request: Request, rec_id: int) -> Response:
+    return _rec_page(request, require(request), rec_id)
+
+
+@router.post("/recommendations/{rec_id}/reply")
+async def recommendation_reply(request: Request, rec_id: int) -> Response:
+    who, form = await _form_principal(request)
+    body = {"replied_on": form.get("replied_on"), "text": form.get("text")}
+    try:
+        loop_write(request, who, "rectification_reply", lambda conn: record_reply(conn, who.user, rec_id, body))
+    except Refused as exc:
+        if exc.code in (403, 404):
+            _refused_page(exc)
+        return _rec_page(request, who, rec_id, exc.code, exc.message)
+    return RedirectResponse(f"/recommendations/{rec_id}", status_code=303)

@@ -4,13 +4,18 @@ Keyed by the stable ``clue_id``: new clues are inserted; persisting ones keep th
 and version and take the new run's evidence, score, rank and lifecycle; clues of the models this run
 completed that are absent from it become ``resolved`` (never deleted); a decided clue (status not
 ``pending``) whose amount or period changed is flagged ``changed_since_decision``. Publishing the same
-run again changes nothing. The rows go in as one bulk ``INSERT … ON CONFLICT DO UPDATE`` (SQLite and
+run again changes nothing.
+
+回头看 (follow-up) runs in the same transaction: every clue under a 检察建议 whose reply deadline is
+before ``as_of`` (default today) is checked against this run — still ``persisting`` or ``reopened`` in it:
+``rectification = 'failed'`` (整改未落实); ``resolved``: ``'rectified'`` (rectified by data). The rows go in as one bulk ``INSERT … ON CONFLICT DO UPDATE`` (SQLite and
 PostgreSQL dialect inserts, executemany); parameters are built column by column from Arrow, never by a
 Python loop over clues.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +25,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from engine.review.store import Store, audit, clues
+from engine.review.store import Store, audit, clues, recommendation_clues, recommendations
 
 # Columns a new run overwrites on a clue that is already in the store (decisions stay untouched).
 EVIDENCE_COLUMNS = ("model_id", "rule_id", "rank", "score", "confidence", "subject_type", "subject_id",
@@ -38,6 +43,8 @@ class PublishResult:
     updated: int
     resolved: int
     changed_since_decision: int
+    rectification_failed: int = 0
+    rectified: int = 0
 
     def to_json(self) -> dict:
         return self.__dict__.copy()
@@ -82,7 +89,25 @@ def _upsert(dialect: str):
     return stmt.on_conflict_do_update(index_elements=[clues.c.clue_id], set_=updates)
 
 
-def publish_run(store: Store, run_dir: Path, user: str | None = None) -> PublishResult:
+def follow_up(conn, run_id: str, as_of: dt.date) -> tuple[int, int]:
+    """回头看: (clues flagged 整改未落实, clues rectified by data) among those under a recommendation
+    whose deadline has passed."""
+    if not sa.inspect(conn).has_table("recommendations"):   # a store not yet upgraded (tests of old revisions)
+        return 0, 0
+    overdue = (sa.select(recommendation_clues.c.clue_id)
+               .join(recommendations, recommendations.c.id == recommendation_clues.c.recommendation_id)
+               .where(recommendations.c.deadline < as_of))
+    failed = conn.execute(
+        sa.update(clues).where(clues.c.clue_id.in_(overdue), clues.c.last_run == run_id,
+                               clues.c.lifecycle.in_(("persisting", "reopened")))
+        .values(rectification="failed")).rowcount
+    rectified = conn.execute(
+        sa.update(clues).where(clues.c.clue_id.in_(overdue), clues.c.lifecycle == "resolved")
+        .values(rectification="rectified")).rowcount
+    return failed, rectified
+
+
+def publish_run(store: Store, run_dir: Path, user: str | None = None, as_of: dt.date | None = None) -> PublishResult:
     run_id, completed, table = read_run(run_dir)
     ids = table.column("clue_id").to_pylist()
     with store.engine.begin() as conn:
@@ -102,8 +127,10 @@ def publish_run(store: Store, run_dir: Path, user: str | None = None) -> Publish
             .values(lifecycle="resolved")).rowcount if completed else 0
         flagged_after = conn.execute(sa.select(sa.func.count()).select_from(clues)
                                      .where(clues.c.changed_since_decision)).scalar_one()
+        failed, rectified = follow_up(conn, run_id, as_of or dt.date.today())
         result = PublishResult(run_id=run_id, clues=len(ids), inserted=len(ids) - len(existing),
                                updated=len(existing), resolved=resolved,
-                               changed_since_decision=flagged_after - flagged_before)
+                               changed_since_decision=flagged_after - flagged_before,
+                               rectification_failed=failed, rectified=rectified)
         audit(conn, user, "publish", {**result.to_json(), "run_dir": str(Path(run_dir).resolve())})
     return result

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from engine.masking import mask_id, mask_ids, mask_text
-from engine.review.store import audit, clues, decision_events, utcnow
+from engine.review.store import audit, clues, decision_events, recommendations, utcnow
 from engine.review.users import User
 
 STATUSES = ("pending", "investigating", "confirmed", "dismissed")
@@ -34,7 +34,7 @@ MOVES = {"pending": {"pending", "investigating", "confirmed", "dismissed"},
          "dismissed": {"dismissed", "investigating"}}
 ITEM_FIELDS = ("clue_id", "model_id", "rule_id", "rank", "score", "confidence", "subject_type", "subject_id",
                "subject_name", "amount", "period_start", "period_end", "lifecycle", "status", "assignee", "version")
-EXTRA_FIELDS = ("county", "changed_since_decision", "recovered_amount")
+EXTRA_FIELDS = ("county", "changed_since_decision", "recovered_amount", "rectification")
 SORTS = {"score", "rank", "amount", "period_start", "period_end", "clue_id", "subject_name", "model_id"}
 MAX_PAGE_SIZE = 500
 ID_QUERY = re.compile(r"^\d{17}[\dXx]$|^\d{15}$")
@@ -58,6 +58,7 @@ class Filters:
     county: str | None = None
     assignee: str | None = None      # a name, or "mine"
     changed: bool | None = None
+    rectification: str | None = None   # "failed" (整改未落实) or "rectified"
     q: str | None = None
     min_score: float | None = None
     sort: str = "-score"
@@ -87,7 +88,7 @@ def _search(q: str):
 
 def _where(user: User, f: Filters):
     conditions = [visible(user)]
-    for name in ("model_id", "rule_id", "lifecycle", "status", "county"):
+    for name in ("model_id", "rule_id", "lifecycle", "status", "county", "rectification"):
         value = getattr(f, name)
         if value:
             conditions.append(clues.c[name] == value)
@@ -215,6 +216,22 @@ def decide(conn: Connection, user: User, clue_id: str, body: dict) -> int:
     return row.version + 1
 
 
+def loop_figures(conn: Connection, user: User) -> dict[str, dict]:
+    """Per model: recommendations issued, clues flagged 整改未落实, clues rectified by data."""
+    mine = recommendations.c.model_id.in_(user.models) if user.models is not None else sa.true()
+    recs = dict(conn.execute(sa.select(recommendations.c.model_id, sa.func.count())
+                             .where(mine).group_by(recommendations.c.model_id)).all())
+    flags = conn.execute(sa.select(clues.c.model_id, clues.c.rectification, sa.func.count())
+                         .where(visible(user), clues.c.rectification.is_not(None))
+                         .group_by(clues.c.model_id, clues.c.rectification)).all()
+    out: dict[str, dict] = {}
+    for model_id, n in recs.items():
+        out.setdefault(model_id, {})["recommendations"] = n
+    for model_id, kind, n in flags:
+        out.setdefault(model_id, {})["rectification_failed" if kind == "failed" else "rectified_by_data"] = n
+    return out
+
+
 def effectiveness(conn: Connection, user: User) -> list[dict]:
     reviewed = clues.c.status.in_(("confirmed", "dismissed"))
 
@@ -233,6 +250,7 @@ def effectiveness(conn: Connection, user: User) -> list[dict]:
                                   decision_events.c.new_status == "dismissed",
                                   decision_events.c.version == clues.c.version)
                            .group_by(clues.c.model_id, decision_events.c.reason)).all()
+    loop = loop_figures(conn, user)
     by_reason: dict[str, dict[str, int]] = {}
     for model_id, reason, n in reasons:
         by_reason.setdefault(model_id, {})[reason] = n
@@ -240,7 +258,10 @@ def effectiveness(conn: Connection, user: User) -> list[dict]:
              "confirmed": int(r.confirmed or 0), "dismissed": int(r.dismissed or 0),
              "hit_rate": round(r.confirmed / r.reviewed, 4) if r.reviewed else None,
              "recovered_amount": float(r.recovered_amount or 0),
-             "dismissed_by_reason": by_reason.get(r.model_id, {})} for r in rows]
+             "dismissed_by_reason": by_reason.get(r.model_id, {}),
+             "recommendations": loop.get(r.model_id, {}).get("recommendations", 0),
+             "rectification_failed": loop.get(r.model_id, {}).get("rectification_failed", 0),
+             "rectified_by_data": loop.get(r.model_id, {}).get("rectified_by_data", 0)} for r in rows]
 
 
 def facets(conn: Connection, user: User) -> dict:

@@ -27,7 +27,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection, Engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-HEAD = "0002"
+HEAD = "0003"
 STORE_ENV = "LSM_STORE"
 
 metadata = sa.MetaData()
@@ -58,10 +58,14 @@ clues = sa.Table(
     sa.Column("changed_since_decision", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("first_run", sa.String(64), nullable=False),
     sa.Column("last_run", sa.String(64), nullable=False),
+    # 回头看 (revision 0003): "failed" (整改未落实: still persisting or reopened after a recommendation's
+    # deadline) or "rectified" (resolved in a run after the deadline); NULL: not followed up
+    sa.Column("rectification", sa.String(16)),
     sa.Index("ix_clues_model_score", "model_id", "score"),
     sa.Index("ix_clues_score", "score"),
     sa.Index("ix_clues_status", "status"),
     sa.Index("ix_clues_subject_id", "subject_id"),
+    sa.Index("ix_clues_rectification", "rectification"),
 )
 
 decision_events = sa.Table(
@@ -121,6 +125,40 @@ suppressions = sa.Table(
     sa.Column("user", sa.String(100), nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
     sa.Index("ix_suppressions_model_subject", "model_id", "subject_id"),
+)
+
+
+recommendations = sa.Table(
+    "recommendations", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("model_id", sa.String(100), nullable=False, index=True),
+    sa.Column("agency", sa.Text, nullable=False),
+    sa.Column("issued_on", sa.Date, nullable=False),
+    sa.Column("deadline", sa.Date, nullable=False, index=True),
+    sa.Column("note", sa.Text),
+    sa.Column("created_by", sa.String(100), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("reply_on", sa.Date),
+    sa.Column("reply_text", sa.Text),
+    sa.Column("reply_by", sa.String(100)),
+)
+
+recommendation_clues = sa.Table(
+    "recommendation_clues", metadata,
+    sa.Column("recommendation_id", sa.Integer, sa.ForeignKey("recommendations.id"), primary_key=True),
+    sa.Column("clue_id", sa.String(64), sa.ForeignKey("clues.clue_id"), primary_key=True, index=True),
+)
+
+transfers = sa.Table(
+    "transfers", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("clue_id", sa.String(64), sa.ForeignKey("clues.clue_id"), nullable=False, index=True),
+    sa.Column("to_agency", sa.String(16), nullable=False),
+    sa.Column("case_number", sa.String(200), nullable=False),
+    sa.Column("transferred_on", sa.Date, nullable=False),
+    sa.Column("note", sa.Text),
+    sa.Column("created_by", sa.String(100), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
 )
 
 
