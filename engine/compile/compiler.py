@@ -40,6 +40,7 @@ from engine.spec.catalog import Catalogue
 from engine.spec.errors import Problem
 from engine.spec.load import LoadedModel
 from engine.spec.model import JoinSpec, MergeIntervalsSpec, QuerySpec
+from engine.spec.suggest import did_you_mean
 from engine.sql import count_rows, table_ref
 
 REF_LIST = exp.DataType.build(f"{REF_TYPE}[]", dialect="duckdb")
@@ -82,6 +83,7 @@ class Compiler:
     as_of: dt.date
     problems: list[Problem] = field(default_factory=list)
     objects: dict[str, ObjectInfo] = field(default_factory=dict)
+    broken: set[str] = field(default_factory=set)  # names whose declaration failed (reported once, there)
     steps: list[Step] = field(default_factory=list)
 
     @property
@@ -111,7 +113,9 @@ class Compiler:
     def obj(self, name: str, path: tuple) -> ObjectInfo | None:
         if name in self.objects:
             return self.objects[name]
-        self.problem(path, f"unknown input, table or relation '{name}' (declared: {sorted(self.objects)})")
+        if name not in self.broken:  # a name whose own declaration failed was reported there
+            self.problem(path, f"unknown input, table or relation '{name}'{did_you_mean(name, self.objects)} "
+                               f"(declared: {sorted(self.objects)})")
         return None
 
     # ------------------------------------------------------------------ lineage
@@ -150,8 +154,10 @@ class Compiler:
         for name, spec in self.spec.inputs.items():
             path = ("inputs", name)
             if spec.dataset not in self.catalogue.names:
-                self.problem((*path, "dataset"), f"unknown dataset '{spec.dataset}' (the catalogue has "
-                                                 f"{', '.join(self.catalogue.names)})")
+                hint = did_you_mean(spec.dataset, self.catalogue.names) or (
+                    f" (the catalogue has {', '.join(self.catalogue.names)})")
+                self.problem((*path, "dataset"), f"unknown dataset '{spec.dataset}'{hint}")
+                self.broken.add(name)
                 continue
             columns = self.catalogue.dataset(spec.dataset).staged_columns
             info = ObjectInfo(name, "input", f"{self.prefix}__{name}", columns, spec.dataset)

@@ -25,9 +25,9 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import enum
 import functools
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -39,6 +39,7 @@ from engine.compile.bounds import MAX_EXPRESSION_TEXT, BoundError, check_bounds
 from engine.dialects.nodes import DateFromDigits, OneEdit, ToJson, format_number
 from engine.plan.fingerprint import AS_OF_MARK
 from engine.spec.names import shown
+from engine.spec.suggest import did_you_mean
 
 MAX_EXPANDED_NODES = 50_000  # an expression's size once domain functions are expanded
 
@@ -227,9 +228,7 @@ class Scope:
             if table not in self.aliases:
                 raise ExpressionError(f"unknown name '{table}' (in scope: {sorted(self.aliases) or 'none'})")
             if name not in self.aliases[table]:
-                close = _similar(name, self.aliases[table])
-                hint = f"; did you mean {close}?" if close else ""
-                raise ExpressionError(f"'{table}' has no column '{name}'{hint}")
+                raise ExpressionError(f"'{table}' has no column '{name}'{did_you_mean(name, self.aliases[table])}")
             return table, name
         if name in self.names:
             return "", name
@@ -239,13 +238,28 @@ class Scope:
         if len(owners) > 1:
             raise ExpressionError(f"column '{name}' is ambiguous ({', '.join(owners)}); write alias.{name}")
         pool = set(self.names) | {c for cols in self.aliases.values() for c in cols}
-        close = _similar(name, pool)
-        raise ExpressionError(f"unknown column '{name}'" + (f"; did you mean {close}?" if close else ""))
+        raise ExpressionError(f"unknown column '{name}'{did_you_mean(name, pool)}")
 
 
-def _similar(name: str, pool: set[str]) -> str | None:
-    match = difflib.get_close_matches(name, sorted(pool), n=1, cutoff=0.75)
-    return match[0] if match else None
+_OPERATORS = {"Add": "+", "Sub": "-", "Mul": "*", "Div": "/", "Mod": "%", "GT": ">", "GTE": ">=", "LT": "<",
+              "LTE": "<=", "EQ": "=", "NEQ": "<>", "And": "AND", "Or": "OR", "Like": "LIKE", "ILike": "ILIKE",
+              "DPipe": "||", "Is": "IS", "In": "IN", "Between": "BETWEEN", "Not": "NOT"}
+_MISSING = re.compile(r"Required keyword: '(\w+)' missing for <class '[\w.]*\.(\w+)'>")
+
+
+def _parse_problem(description: str) -> str:
+    """sqlglot's parse error in an analyst's words (no parser class names)."""
+    missing = _MISSING.search(description)
+    if missing:
+        node = missing.group(2)
+        operator = _OPERATORS.get(node)
+        return (f"something is missing after '{operator}' (an operand, or a closing bracket before it)"
+                if operator else f"an argument of {node.upper()} is missing")
+    if description.startswith("Expecting )"):
+        return "a closing ')' is missing"
+    if description.startswith("Invalid expression / Unexpected token"):
+        return "unexpected word or symbol (a missing operator or comma?)"
+    return description
 
 
 def parse(text: str | int | float | bool) -> exp.Expression:
@@ -264,7 +278,8 @@ def parse(text: str | int | float | bool) -> exp.Expression:
     except ParseError as exc:
         first = exc.errors[0] if exc.errors else {}
         offset = _parse_error_offset(text, first)
-        raise ExpressionError(f"cannot parse '{shown(text, 80)}': {first.get('description', exc)}", offset) from None
+        why = _parse_problem(str(first.get("description", exc)))
+        raise ExpressionError(f"cannot parse '{shown(text, 80)}': {why}", offset) from None
     except (RecursionError, SqlglotError) as exc:
         why = "it is nested too deeply" if isinstance(exc, RecursionError) else str(exc).splitlines()[0]
         raise ExpressionError(f"cannot parse '{shown(text, 80)}': {why}") from None

@@ -36,6 +36,7 @@ from engine.plan.steps import (
     dataset_table,
 )
 from engine.spec.model import RuleSpec
+from engine.spec.suggest import did_you_mean
 from engine.sql import table_ref
 
 PLACEHOLDER = re.compile(r"\{([a-z_][a-z0-9_]*)(?::([a-z_]+))?\}")
@@ -92,7 +93,8 @@ def compile_summary(c: Compiler, template: str, names: set[str], path: tuple) ->
             parts.append(exp.Literal.string(template[position:m.start()]))
         name, fmt = m.group(1), m.group(2)
         if name not in names:
-            c.problem(path, f"summary placeholder {{{name}}} is not a clue value (known: {sorted(names)})")
+            c.problem(path, f"summary placeholder {{{name}}} is not a clue value{did_you_mean(name, names)} "
+                            f"(known: {sorted(names)})")
         elif fmt and fmt not in FORMATS:
             c.problem(path, f"summary format ':{fmt}' is unknown (use one of {sorted(FORMATS)})")
         else:

@@ -374,7 +374,7 @@ def load_catalogue(path: Path, display_name: str | None = None) -> Catalogue:
     try:
         catalogue = Catalogue.model_validate({**doc.data, "source_file": doc.file})
     except ValidationError as exc:
-        raise SpecError(pydantic_problems(_remap_locations(doc), exc)) from exc
+        raise SpecError(pydantic_problems(_remap_locations(doc), exc, model=Catalogue)) from exc
     located = _remap_locations(doc)
     problems = _check_expressions(catalogue, located) + _check_quality(catalogue, located)
     if problems:

@@ -103,4 +103,4 @@ def load_connections(data_root: Path) -> dict[str, ConnectionSpec]:
     try:
         return dict(ConnectionsFile.model_validate(doc.data).datasets)
     except ValidationError as exc:
-        raise SpecError(pydantic_problems(doc, exc)) from exc
+        raise SpecError(pydantic_problems(doc, exc, model=ConnectionsFile)) from exc

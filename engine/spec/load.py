@@ -142,7 +142,7 @@ def load_model(path: Path, models_dir: Path, display: str | None = None) -> Load
         with gc_paused():
             spec = ModelSpec.model_validate({**data, "source_file": doc.file})
     except ValidationError as exc:
-        problems.extend(pydantic_problems(merged_doc, exc))
+        problems.extend(pydantic_problems(merged_doc, exc, model=ModelSpec))
         raise SpecError(problems) from exc
     if problems:
         raise SpecError(problems)

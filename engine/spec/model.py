@@ -8,7 +8,7 @@ evidence and a score. Expressions are SQL strings (DuckDB dialect); the
 compiler (:mod:`engine.compile.compiler`) checks and turns them into a plan.
 
 These types only say what was written and where (``LocatedDocument``); they
-never touch data. The language is documented in docs/model-language.md.
+never touch data. The language is documented in docs/authoring.md.
 """
 
 from __future__ import annotations

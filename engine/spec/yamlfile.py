@@ -22,9 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import BaseModel
 
 from engine.spec.errors import Location, Problem, SpecError
 from engine.spec.names import shown
+from engine.spec.suggest import did_you_mean, keys_at
 
 Path_ = tuple[str | int, ...]
 
@@ -290,8 +292,10 @@ def dotted(path: Path_, data: Any) -> str:
     return ".".join(shown(p) for p in parts)
 
 
-def pydantic_problems(doc: LocatedDocument, exc: Any, prefix: Path_ = ()) -> list[Problem]:
-    """Turn a pydantic ValidationError into located problems (one per error)."""
+def pydantic_problems(doc: LocatedDocument, exc: Any, prefix: Path_ = (),
+                      model: type[BaseModel] | None = None) -> list[Problem]:
+    """Turn a pydantic ValidationError into located problems (one per error); with the validated
+    ``model``, an unknown key is answered with the closest allowed one."""
     problems = []
     for err in exc.errors(include_url=False):
         loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
@@ -302,7 +306,8 @@ def pydantic_problems(doc: LocatedDocument, exc: Any, prefix: Path_ = ()) -> lis
         if loc and loc[-1] == "[key]":  # a mapping key (a name) is wrong: point at the key itself
             problems.append(doc.problem(full[:-1], message, key=True))
         elif err["type"] == "extra_forbidden":
-            problems.append(doc.problem(full, f"unknown key '{shown(loc[-1])}'", key=True))
+            hint = did_you_mean(str(loc[-1]), keys_at(model, loc)) if model else ""
+            problems.append(doc.problem(full, f"unknown key '{shown(loc[-1])}'{hint}", key=True))
         elif err["type"] == "missing":
             problems.append(doc.problem(full[:-1], f"missing key '{shown(loc[-1])}'"))
         else:
