@@ -27,7 +27,7 @@ from rich.table import Table
 from engine.masking import mask_ids
 from engine.reporting import RichReporter, SilentReporter
 from engine.runs.directory import LockHeld
-from engine.settings import DEFAULT_DATA, DEFAULT_MODELS, ENGINES, EngineUnavailable
+from engine.settings import DEFAULT_DATA, DEFAULT_MODELS, ENGINES, BacktestFailed, EngineUnavailable
 from engine.spec.errors import SpecError
 
 if TYPE_CHECKING:
@@ -377,6 +377,60 @@ def diff(run_a: Annotated[str | None, typer.Argument(help="earlier run id (defau
     for model, why in changes["not_compared"].items():
         out.print(f"[yellow]未比较 not compared[/] {model}: {_e(why)}", highlight=False)
     out.print(f"已写入 written: {_e(str(changes['file']))}")
+
+
+BACKTEST_KINDS = {"added": "新增 added", "dropped": "消失 dropped", "changed": "变化 changed", "same": "相同 same"}
+
+
+@app.command()
+def backtest(model_id: Annotated[str, typer.Argument(help="模型编号 / the model's id")],
+             models: ModelsOpt = None,
+             against: Annotated[Path | None, typer.Option(
+                 "--against", help="已发布的运行目录 / a published run directory (default: OUT/latest)")] = None,
+             data: Annotated[Path | None, typer.Option(
+                 "--data", help="数据目录 / data root (default: the one the run read)")] = None,
+             out_dir: OutOpt = None, as_json: JsonOpt = False) -> None:
+    """影子运行：模型工作副本与已发布运行的线索比较 / run the working copy of a model on a published run's data
+    and compare its clues with the run's. Exit 0: the same clues; 1: clues added, dropped or changed; 2: error."""
+    project = _project(models, None, out_dir, True)
+    try:
+        report = project.backtest(model_id, against, data)
+    except SpecError as exc:
+        _fail_spec(exc)
+    except (KeyError, LockHeld, BacktestFailed) as exc:
+        err.print(f"[red]{_e(str(exc.args[0]) if exc.args else str(exc))}[/]")
+        raise typer.Exit(EXIT_USAGE) from None
+    differs = any(report["counts"][k] for k in ("added", "dropped", "changed"))
+    if as_json:
+        print(json.dumps(report, ensure_ascii=False, default=str))
+    else:
+        _print_backtest(report)
+    raise typer.Exit(1 if differs else 0)
+
+
+def _print_backtest(report: dict) -> None:
+    table = Table(title=f"回测 backtest {report['model']} · 对比运行 {report['run']}（截止 {report['as_of']}）")
+    table.add_column("规则 rule", no_wrap=True)
+    for label in BACKTEST_KINDS.values():
+        table.add_column(label, justify="right")
+    for rule, found in report["rules"].items():
+        table.add_row(_e(rule), *[str(found["counts"][k]) for k in BACKTEST_KINDS])
+    out.print(table)
+    for rule, found in report["rules"].items():
+        for kind, examples in found["examples"].items():
+            for ex in examples:
+                detail = ", ".join(f"{f}: {ex['before'][f]} → {ex['after'][f]}" for f in ex["fields"])
+                out.print(_e(f"{BACKTEST_KINDS[kind]:<12} {rule} · {ex['name']} {ex['subject']} {detail}"),
+                          highlight=False)
+                out.print(_e(f"             {ex['summary']}"), highlight=False)
+    if report["run_status"] != "ok":
+        out.print(f"[yellow]该模型在此运行中未完成 / the model's status in that run: {_e(report['run_status'])}[/]")
+    if report["plan_unchanged"]:
+        out.print("执行计划与该运行相同 / the compiled plan is the one the run used")
+    for dataset, change in report["data_changes"].items():
+        out.print(f"[yellow]数据已变化 data changed since the run[/] {_e(dataset)}: "
+                  + _e(", ".join(f"{k} {len(v)}" for k, v in change.items() if v)), highlight=False)
+    out.print(f"已写入 written: {_e(report['file'])}")
 
 
 def _check_engine(engine: str) -> None:

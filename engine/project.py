@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import json
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 from sqlglot import exp
 
 from connectors.files import discover
@@ -32,10 +35,18 @@ from engine.plan.explain import explain
 from engine.plan.portability import spark_problems
 from engine.plan.steps import LinksStep, ModelPlan, NearMissStep
 from engine.reporting import Reporter, SilentReporter
+from engine.runs.backtest import compare_clues, data_changes, write_backtest
 from engine.runs.diff import diff_published
-from engine.runs.directory import RunLock
+from engine.runs.directory import RunLock, latest_run
 from engine.runs.runner import RunOptions, execute_run
-from engine.settings import DEFAULT_DATA, DEFAULT_MODELS, DEFAULT_OUT, ENGINES, EngineUnavailable
+from engine.settings import (
+    DEFAULT_DATA,
+    DEFAULT_MODELS,
+    DEFAULT_OUT,
+    ENGINES,
+    BacktestFailed,
+    EngineUnavailable,
+)
 from engine.spec.catalog import Catalogue
 from engine.spec.connections import load_connections
 from engine.spec.errors import Location, Problem, SpecError
@@ -222,6 +233,47 @@ class Project:
     def nightly(self, as_of: dt.date | None = None, options=None, engine: str = "duckdb"):
         """The unattended night: every model, on the agencies' drop folder (see docs/operations.md)."""
         return self.run(as_of, None, engine, options)
+
+    def backtest(self, model_id: str, against: Path | None = None, data_dir: Path | None = None,
+                 examples: int = 3) -> dict:
+        """Run the working copy of one model on the data of a published run (default: the latest of the
+        output directory) and compare its clues with the run's (see engine.runs.backtest). Nothing of the
+        output directory changes but its per-file ingest cache and ``backtests/<model>..<run>.json``."""
+        run_dir = Path(against).resolve() if against else latest_run(self.out_dir)
+        if run_dir is None or not (run_dir / "manifest.json").exists():
+            where = against or f"{self.out_dir}/latest"
+            raise KeyError(f"{where} is not a published run directory (it has no manifest.json); "
+                           f"name one with --against RUN_DIR")
+        manifest = json.loads((run_dir / "manifest.json").read_text(encoding="utf-8"))
+        as_of = dt.date.fromisoformat(manifest["as_of"])
+        shadow = Project(self.models_dir, Path(data_dir or manifest["data_root"]), run_dir.parent, self.reporter)
+        plan = shadow.compile(as_of, [model_id])[0]
+        ingested = shadow.ingest(plan.datasets)
+        unread = [f"{d.name}: {d.error or d.missing or 'not staged'}" for d in ingested.datasets if not d.staged]
+        if unread:
+            raise BacktestFailed(f"the data root {shadow.data_dir} cannot give the model its data ({'; '.join(unread)})")
+        with tempfile.TemporaryDirectory(prefix="lsm-backtest-") as tmp:
+            backend = shadow.backend("duckdb", Path(tmp))
+            try:
+                for d in ingested.datasets:
+                    if d.staged:
+                        backend.load_dataset(d.name, Path(d.staged))
+                working = backend.run_model(plan)
+            except ModelRunError as exc:
+                raise BacktestFailed(f"{model_id} does not run on {shadow.data_dir}: {str(exc).splitlines()[0]}") from exc
+            finally:
+                backend.close()
+        clues = pq.read_table(run_dir / "clues.parquet")
+        before = clues.filter(pc.equal(clues["model_id"], model_id))
+        ran = {m["id"]: m for m in manifest.get("models", [])}.get(model_id, {})
+        report = {"model": model_id, "run": run_dir.name, "as_of": manifest["as_of"],
+                  "data_root": str(shadow.data_dir), "run_status": ran.get("status", "not run"),
+                  "plan_unchanged": ran.get("fingerprint") == plan.fingerprint,
+                  "data_changes": data_changes(manifest.get("datasets", []),
+                                               [d.to_manifest() for d in ingested.datasets], list(plan.datasets)),
+                  **compare_clues(before, working, examples)}
+        report["file"] = str(write_backtest(run_dir.parent, report))
+        return report
 
     def diff(self, run_a: str | None = None, run_b: str | None = None) -> dict:
         """What changed between two published runs (default: the latest and its baseline); see engine.runs.history."""

@@ -17,3 +17,7 @@ ENGINES = ("duckdb", "spark")
 
 class EngineUnavailable(Exception):
     """The requested execution engine cannot run here."""
+
+
+class BacktestFailed(Exception):
+    """A backtest could not run the model (a dataset failed to ingest, the model failed on the data)."""
