@@ -18,7 +18,14 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from engine.report.timeline import timeline_svg
-from engine.review.api import audit_rows, filters_from, loop_write, record_decision, search_audit
+from engine.review.api import (
+    audit_rows,
+    filters_from,
+    loop_write,
+    record_decision,
+    search_audit,
+    xlsx_response,
+)
 from engine.review.auth import LOGIN_COOKIE, SESSION_COOKIE, Principal, require
 from engine.review.loop import (
     RECTIFICATION_LABELS,
@@ -115,28 +122,40 @@ def _flag(value: str | None) -> bool | None:
     return {"1": True, "true": True, "0": False, "false": False}.get((value or "").lower())
 
 
-@router.get("/queue")
-def queue(request: Request) -> Response:
-    who = require(request)
-    p = request.query_params
+def _queue_filters(p) -> Filters:
+    """The queue page's filters from its query string (also those of ``/queue.xlsx``); 422 when malformed."""
     try:
         page = max(1, int(p.get("page") or 1))
         min_score = float(p["min_score"]) if p.get("min_score") else None
     except ValueError:
         raise HTTPException(422, "参数无效 / invalid parameter") from None
-    f = filters_from(p.get("model_id"), p.get("rule_id"), p.get("lifecycle"), p.get("status"), p.get("county"),
-                     "mine" if p.get("mine") else None, _flag(p.get("changed")), p.get("q"), min_score,
-                     "-score", page, 50, p.get("rectification"))
+    return filters_from(p.get("model_id"), p.get("rule_id"), p.get("lifecycle"), p.get("status"), p.get("county"),
+                        "mine" if p.get("mine") else None, _flag(p.get("changed")), p.get("q"), min_score,
+                        "-score", page, 50, p.get("rectification"))
+
+
+@router.get("/queue")
+def queue(request: Request) -> Response:
+    who = require(request)
+    p = request.query_params
+    f = _queue_filters(p)
     with _store(request).engine.begin() as conn:
         answer = list_clues(conn, who.user, f)
         search_audit(conn, who.user.name, f, answer["total"])
         options = facets(conn, who.user)
     kept = {k: v for k, v in p.items() if k != "page" and v}
     pages = max(1, -(-answer["total"] // answer["page_size"]))
-    links = {"prev": urlencode({**kept, "page": page - 1}) if page > 1 else None,
-             "next": urlencode({**kept, "page": page + 1}) if page < pages else None}
+    links = {"prev": urlencode({**kept, "page": f.page - 1}) if f.page > 1 else None,
+             "next": urlencode({**kept, "page": f.page + 1}) if f.page < pages else None,
+             "export": urlencode(kept)}
     return render("queue.html", title="线索队列", who=who, answer=answer, params=p, options=options,
-                  page=page, pages=pages, links=links)
+                  page=f.page, pages=pages, links=links)
+
+
+@router.get("/queue.xlsx")
+def queue_xlsx(request: Request) -> Response:
+    """The queue page's filtered clues (every page, up to the cap) as a workbook; audited as ``export``."""
+    return xlsx_response(request, require(request), _queue_filters(request.query_params))
 
 
 def _evidence_tables(evidence: dict) -> list[dict]:

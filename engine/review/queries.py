@@ -127,18 +127,29 @@ def present(row, full: bool = False) -> dict:
     return item
 
 
-def list_clues(conn: Connection, user: User, f: Filters) -> dict:
-    where = _where(user, f)
-    total = conn.execute(sa.select(sa.func.count()).select_from(clues).where(where)).scalar_one()
+def _order(f: Filters) -> tuple:
+    """The queue's ordering (``sort``: a field, ``-field`` descending), ties broken by clue id."""
     key = f.sort.lstrip("-") if f.sort else "score"
     if key not in SORTS:
         raise Refused(422, f"不支持的排序 / unknown sort {key!r}")
     column = clues.c[key]
-    order = column.desc() if (f.sort or "-score").startswith("-") else column.asc()
+    return (column.desc() if (f.sort or "-score").startswith("-") else column.asc()), clues.c.clue_id
+
+
+def matching(user: User, f: Filters):
+    """The SELECT of every clue row the filters match for this user, in queue order (no paging)."""
+    return sa.select(clues).where(_where(user, f)).order_by(*_order(f))
+
+
+def count_matching(conn: Connection, user: User, f: Filters) -> int:
+    return conn.execute(sa.select(sa.func.count()).select_from(clues).where(_where(user, f))).scalar_one()
+
+
+def list_clues(conn: Connection, user: User, f: Filters) -> dict:
+    total = count_matching(conn, user, f)
     size = max(1, min(f.page_size, MAX_PAGE_SIZE))
     page = max(1, f.page)
-    rows = conn.execute(sa.select(clues).where(where).order_by(order, clues.c.clue_id)
-                        .limit(size).offset((page - 1) * size)).all()
+    rows = conn.execute(matching(user, f).limit(size).offset((page - 1) * size)).all()
     return {"total": total, "page": page, "page_size": size, "items": [present(r) for r in rows]}
 
 
