@@ -158,7 +158,7 @@ def queue_xlsx(request: Request) -> Response:
     return xlsx_response(request, require(request), _queue_filters(request.query_params))
 
 
-def _evidence_tables(evidence: dict) -> list[dict]:
+def evidence_tables(evidence: dict) -> list[dict]:
     """The evidence's source records grouped by dataset, one table each (the columns in order of appearance)."""
     names = evidence.get("datasets") or {}
     tables: dict[str, dict] = {}
@@ -197,7 +197,7 @@ def _clue_page(request: Request, who: Principal, clue_id: str, full: bool = Fals
     timeline = Markup(timeline_svg(evidence))  # noqa: S704
     return render("clue.html", status, title=f"线索 {clue_id}", who=who, item=item, evidence=evidence,
                   timeline=timeline, recs=recs, transfers=moved, today=dt.date.today().isoformat(),
-                  tables=_evidence_tables(evidence), values=evidence.get("values") or {},
+                  tables=evidence_tables(evidence), values=evidence.get("values") or {},
                   score=evidence.get("score") or {}, full=full, error=error, reasons=REASON_LABELS)
 
 

@@ -180,6 +180,15 @@ def clue_detail(conn: Connection, user: User, clue_id: str, full: bool = False) 
     return item
 
 
+def clue_facts(conn: Connection, user: User, clue_ids: list[str]) -> list[dict]:
+    """The listed clues this user may see, masked, each with its summary and legal basis (for documents
+    such as the 检察建议书 that list many clues), in the order of ``clue_ids``."""
+    rows = conn.execute(sa.select(clues).where(clues.c.clue_id.in_(clue_ids), visible(user))).all()
+    by_id = {r.clue_id: r for r in rows}
+    return [{**present(by_id[c]), "summary": mask_text(by_id[c].summary or ""),
+             "legal_basis": by_id[c].legal_basis} for c in clue_ids if c in by_id]
+
+
 def decide(conn: Connection, user: User, clue_id: str, body: dict) -> int:
     """Record one decision (optimistic: ``version`` must be the clue's current one). Returns the new version.
     Raises Refused(404 | 409 | 422); on 409/422 nothing is written to the clue or its events."""
