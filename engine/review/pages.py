@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
+from engine.report.charts import Bar, bars_svg
 from engine.report.timeline import timeline_svg
 from engine.review.api import (
     audit_rows,
@@ -259,12 +260,27 @@ def audit_page(request: Request) -> Response:
     return render("audit.html", title="审计日志", who=who, rows=rows, params=p, page=page)
 
 
+def model_chart(figures: dict, scale: int) -> Markup:
+    """A model's bars: clues, reviewed, confirmed against ``scale`` (the most clues of any model shown, so
+    the charts compare), and 成案率 against 100%. bars_svg escapes every text it draws."""
+    def count(label: str, name: str, fill: str) -> Bar:
+        return Bar(label, figures[name], scale, str(figures[name]), name, fill)
+
+    rate = figures["hit_rate"]
+    bars = [count("线索", "clues", "#9e9e9e"), count("已审查", "reviewed", "#3b7dbf"),
+            count("属实", "confirmed", "#7a1c1c"),
+            Bar("成案率", rate or 0.0, 1.0, f"{rate * 100:.1f}%" if rate is not None else "—", "hit_rate", "#2e7d32")]
+    return Markup(bars_svg(bars, figures["model_id"]))  # noqa: S704
+
+
 @router.get("/models")
 def models_page(request: Request) -> Response:
     who = require(request)
     with _store(request).engine.connect() as conn:
         rows = effectiveness(conn, who.user)
-    return render("models.html", title="模型成效", who=who, rows=rows)
+    scale = max((r["clues"] for r in rows), default=0)
+    charts = {r["model_id"]: model_chart(r, scale) for r in rows}
+    return render("models.html", title="模型成效", who=who, rows=rows, charts=charts)
 
 
 def _refused_page(exc: Refused):
