@@ -13,7 +13,6 @@ Example::
 
 from __future__ import annotations
 
-import html
 import json
 from decimal import Decimal
 from pathlib import Path
@@ -23,6 +22,7 @@ import pyarrow as pa
 
 from engine.atomic import atomic_write_bytes
 from engine.masking import mask_ids
+from engine.report.charts import bar_chart
 from engine.report.timeline import timeline_svg
 
 TOP_N = 20
@@ -53,26 +53,6 @@ def _period(start, end) -> str:
 def _fields_text(fields: dict) -> str:
     parts = [f"{k}={v}" for k, v in (fields or {}).items() if v is not None]
     return mask_ids("；".join(parts))
-
-
-def _bar_chart(rows: list[tuple[str, float]], unit: str) -> str:
-    """A small inline SVG bar chart (no script, no server)."""
-    if not rows:
-        return ""
-    width, bar_h, gap, label_w = 720, 16, 6, 210
-    top = max(v for _, v in rows) or 1.0
-    height = len(rows) * (bar_h + gap) + 24
-    parts = [f'<svg width="{width}" height="{height}" role="img" aria-label="chart">',
-             f'<text x="0" y="12">{html.escape(unit)}</text>']
-    for i, (label, value) in enumerate(rows):
-        y = 20 + i * (bar_h + gap)
-        w = max(2.0, (width - label_w - 120) * value / top)
-        parts.append(f'<text x="0" y="{y + 12}">{html.escape(label[:16])}</text>')
-        parts.append(f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="#7a1f1f" opacity="0.8"/>')
-        text = f"{value:,.2f}" if unit.endswith("元）") else f"{value:g}"
-        parts.append(f'<text x="{label_w + w + 6:.1f}" y="{y + 12}">{text}</text>')
-    parts.append("</svg>")
-    return "".join(parts)
 
 
 def build_context(clues: pa.Table, manifest: dict, plans: dict, states: dict | None = None) -> dict:
@@ -109,13 +89,13 @@ def build_context(clues: pa.Table, manifest: dict, plans: dict, states: dict | N
             })
         with_amount = [(r["subject_name"] or "", float(r["amount"])) for r in mine if r["amount"] is not None]
         if with_amount:
-            chart = _bar_chart(sorted(with_amount, key=lambda x: -x[1])[:10], "金额最大的线索（元）")
+            chart = bar_chart(sorted(with_amount, key=lambda x: -x[1])[:10], "金额最大的线索（元）")
         else:
             counts: dict[str, int] = {}
             for r in mine:
                 counts[rule_titles.get(r["rule_id"], r["rule_id"])] = counts.get(
                     rule_titles.get(r["rule_id"], r["rule_id"]), 0) + 1
-            chart = _bar_chart(sorted(counts.items(), key=lambda x: -x[1]), "各规则线索数（条）")
+            chart = bar_chart(sorted(counts.items(), key=lambda x: -x[1]), "各规则线索数（条）")
         rules = [{"title": rp.title, "count": sum(1 for r in mine if r["rule_id"] == rp.rule_id)}
                  for rp in (plan.rules if plan else [])] if plan and len(plan.rules) > 1 else []
         models.append({

@@ -7,10 +7,11 @@ from typing import Annotated
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from engine.masking import mask_text
 from engine.review.auth import Principal, api_principal
+from engine.review.exports import MEDIA_TYPE, export_queue, filter_summary
 from engine.review.loop import (
     create_recommendation,
     create_transfer,
@@ -20,7 +21,7 @@ from engine.review.loop import (
     transfers_of,
 )
 from engine.review.queries import Filters, Refused, clue_detail, decide, effectiveness, list_clues
-from engine.review.store import audit, audit_log
+from engine.review.store import audit, audit_log, utcnow
 from engine.review.users import check_login
 
 router = APIRouter(prefix="/api/v1")
@@ -104,6 +105,32 @@ def clues_list(request: Request, who: Who, model_id: str | None = None, rule_id:
     except Refused as exc:
         return refused(exc)
     return answer
+
+
+def xlsx_response(request: Request, who: Principal, f: Filters) -> Response:
+    """The filtered queue as a workbook (all matching rows up to the cap), audited as ``export``.
+    Raises Refused(422) for an unknown sort."""
+    with _store(request).engine.begin() as conn:
+        book = export_queue(conn, who.user, f)
+        audit(conn, who.user.name, "export", {"format": "xlsx", "filters": filter_summary(f), "rows": book.rows,
+                                              "total": book.total, "truncated": book.truncated})
+    stamp = utcnow().strftime("%Y%m%d-%H%M%S")
+    return Response(book.content, media_type=MEDIA_TYPE, headers={
+        "Content-Disposition": f'attachment; filename="clues-{stamp}.xlsx"',
+        "X-Export-Rows": str(book.rows), "X-Export-Truncated": "1" if book.truncated else "0"})
+
+
+@router.get("/clues.xlsx")
+def clues_xlsx(request: Request, who: Who, model_id: str | None = None, rule_id: str | None = None,
+               lifecycle: str | None = None, status: str | None = None, county: str | None = None,
+               assignee: str | None = None, changed: bool | None = None, q: str | None = None,
+               min_score: float | None = None, sort: str = "-score", rectification: str | None = None):
+    f = filters_from(model_id, rule_id, lifecycle, status, county, assignee, changed, q, min_score, sort,
+                     rectification=rectification)
+    try:
+        return xlsx_response(request, who, f)
+    except Refused as exc:
+        return refused(exc)
 
 
 @router.get("/clues/{clue_id}")

@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from engine.review import api, pages
+from engine.review import api, documents, pages
 from engine.review.auth import Sessions
 from engine.review.store import open_store
 
@@ -65,6 +65,7 @@ def create_app(store_url: str, secret: str, secure_cookies: bool = False) -> Fas
 
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(documents.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     return app

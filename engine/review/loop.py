@@ -174,3 +174,9 @@ def transfers_of(conn: Connection, clue_id: str) -> list[dict]:
     return [{"id": r.id, "to": r.to_agency, "case_number": r.case_number,
              "transferred_on": r.transferred_on.isoformat(), "note": r.note, "created_by": r.created_by}
             for r in rows]
+
+
+def clue_count(conn: Connection, rec_id: int) -> int:
+    """How many clues a recommendation covers, whoever may see them (a county-limited user sees fewer)."""
+    return conn.execute(sa.select(sa.func.count()).select_from(recommendation_clues)
+                        .where(recommendation_clues.c.recommendation_id == rec_id)).scalar_one()

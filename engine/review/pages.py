@@ -17,8 +17,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
+from engine.report.charts import Bar, bars_svg
 from engine.report.timeline import timeline_svg
-from engine.review.api import audit_rows, filters_from, loop_write, record_decision, search_audit
+from engine.review.api import (
+    audit_rows,
+    filters_from,
+    loop_write,
+    record_decision,
+    search_audit,
+    xlsx_response,
+)
 from engine.review.auth import LOGIN_COOKIE, SESSION_COOKIE, Principal, require
 from engine.review.loop import (
     RECTIFICATION_LABELS,
@@ -115,31 +123,43 @@ def _flag(value: str | None) -> bool | None:
     return {"1": True, "true": True, "0": False, "false": False}.get((value or "").lower())
 
 
-@router.get("/queue")
-def queue(request: Request) -> Response:
-    who = require(request)
-    p = request.query_params
+def _queue_filters(p) -> Filters:
+    """The queue page's filters from its query string (also those of ``/queue.xlsx``); 422 when malformed."""
     try:
         page = max(1, int(p.get("page") or 1))
         min_score = float(p["min_score"]) if p.get("min_score") else None
     except ValueError:
         raise HTTPException(422, "参数无效 / invalid parameter") from None
-    f = filters_from(p.get("model_id"), p.get("rule_id"), p.get("lifecycle"), p.get("status"), p.get("county"),
-                     "mine" if p.get("mine") else None, _flag(p.get("changed")), p.get("q"), min_score,
-                     "-score", page, 50, p.get("rectification"))
+    return filters_from(p.get("model_id"), p.get("rule_id"), p.get("lifecycle"), p.get("status"), p.get("county"),
+                        "mine" if p.get("mine") else None, _flag(p.get("changed")), p.get("q"), min_score,
+                        "-score", page, 50, p.get("rectification"))
+
+
+@router.get("/queue")
+def queue(request: Request) -> Response:
+    who = require(request)
+    p = request.query_params
+    f = _queue_filters(p)
     with _store(request).engine.begin() as conn:
         answer = list_clues(conn, who.user, f)
         search_audit(conn, who.user.name, f, answer["total"])
         options = facets(conn, who.user)
     kept = {k: v for k, v in p.items() if k != "page" and v}
     pages = max(1, -(-answer["total"] // answer["page_size"]))
-    links = {"prev": urlencode({**kept, "page": page - 1}) if page > 1 else None,
-             "next": urlencode({**kept, "page": page + 1}) if page < pages else None}
+    links = {"prev": urlencode({**kept, "page": f.page - 1}) if f.page > 1 else None,
+             "next": urlencode({**kept, "page": f.page + 1}) if f.page < pages else None,
+             "export": urlencode(kept)}
     return render("queue.html", title="线索队列", who=who, answer=answer, params=p, options=options,
-                  page=page, pages=pages, links=links)
+                  page=f.page, pages=pages, links=links)
 
 
-def _evidence_tables(evidence: dict) -> list[dict]:
+@router.get("/queue.xlsx")
+def queue_xlsx(request: Request) -> Response:
+    """The queue page's filtered clues (every page, up to the cap) as a workbook; audited as ``export``."""
+    return xlsx_response(request, require(request), _queue_filters(request.query_params))
+
+
+def evidence_tables(evidence: dict) -> list[dict]:
     """The evidence's source records grouped by dataset, one table each (the columns in order of appearance)."""
     names = evidence.get("datasets") or {}
     tables: dict[str, dict] = {}
@@ -178,7 +198,7 @@ def _clue_page(request: Request, who: Principal, clue_id: str, full: bool = Fals
     timeline = Markup(timeline_svg(evidence))  # noqa: S704
     return render("clue.html", status, title=f"线索 {clue_id}", who=who, item=item, evidence=evidence,
                   timeline=timeline, recs=recs, transfers=moved, today=dt.date.today().isoformat(),
-                  tables=_evidence_tables(evidence), values=evidence.get("values") or {},
+                  tables=evidence_tables(evidence), values=evidence.get("values") or {},
                   score=evidence.get("score") or {}, full=full, error=error, reasons=REASON_LABELS)
 
 
@@ -240,12 +260,27 @@ def audit_page(request: Request) -> Response:
     return render("audit.html", title="审计日志", who=who, rows=rows, params=p, page=page)
 
 
+def model_chart(figures: dict, scale: int) -> Markup:
+    """A model's bars: clues, reviewed, confirmed against ``scale`` (the most clues of any model shown, so
+    the charts compare), and 成案率 against 100%. bars_svg escapes every text it draws."""
+    def count(label: str, name: str, fill: str) -> Bar:
+        return Bar(label, figures[name], scale, str(figures[name]), name, fill)
+
+    rate = figures["hit_rate"]
+    bars = [count("线索", "clues", "#9e9e9e"), count("已审查", "reviewed", "#3b7dbf"),
+            count("属实", "confirmed", "#7a1c1c"),
+            Bar("成案率", rate or 0.0, 1.0, f"{rate * 100:.1f}%" if rate is not None else "—", "hit_rate", "#2e7d32")]
+    return Markup(bars_svg(bars, figures["model_id"]))  # noqa: S704
+
+
 @router.get("/models")
 def models_page(request: Request) -> Response:
     who = require(request)
     with _store(request).engine.connect() as conn:
         rows = effectiveness(conn, who.user)
-    return render("models.html", title="模型成效", who=who, rows=rows)
+    scale = max((r["clues"] for r in rows), default=0)
+    charts = {r["model_id"]: model_chart(r, scale) for r in rows}
+    return render("models.html", title="模型成效", who=who, rows=rows, charts=charts)
 
 
 def _refused_page(exc: Refused):

@@ -127,18 +127,29 @@ def present(row, full: bool = False) -> dict:
     return item
 
 
-def list_clues(conn: Connection, user: User, f: Filters) -> dict:
-    where = _where(user, f)
-    total = conn.execute(sa.select(sa.func.count()).select_from(clues).where(where)).scalar_one()
+def _order(f: Filters) -> tuple:
+    """The queue's ordering (``sort``: a field, ``-field`` descending), ties broken by clue id."""
     key = f.sort.lstrip("-") if f.sort else "score"
     if key not in SORTS:
         raise Refused(422, f"不支持的排序 / unknown sort {key!r}")
     column = clues.c[key]
-    order = column.desc() if (f.sort or "-score").startswith("-") else column.asc()
+    return (column.desc() if (f.sort or "-score").startswith("-") else column.asc()), clues.c.clue_id
+
+
+def matching(user: User, f: Filters):
+    """The SELECT of every clue row the filters match for this user, in queue order (no paging)."""
+    return sa.select(clues).where(_where(user, f)).order_by(*_order(f))
+
+
+def count_matching(conn: Connection, user: User, f: Filters) -> int:
+    return conn.execute(sa.select(sa.func.count()).select_from(clues).where(_where(user, f))).scalar_one()
+
+
+def list_clues(conn: Connection, user: User, f: Filters) -> dict:
+    total = count_matching(conn, user, f)
     size = max(1, min(f.page_size, MAX_PAGE_SIZE))
     page = max(1, f.page)
-    rows = conn.execute(sa.select(clues).where(where).order_by(order, clues.c.clue_id)
-                        .limit(size).offset((page - 1) * size)).all()
+    rows = conn.execute(matching(user, f).limit(size).offset((page - 1) * size)).all()
     return {"total": total, "page": page, "page_size": size, "items": [present(r) for r in rows]}
 
 
@@ -167,6 +178,15 @@ def clue_detail(conn: Connection, user: User, clue_id: str, full: bool = False) 
     item["evidence"] = json.loads(evidence_text if full else mask_text(evidence_text))
     item["history"] = history(conn, clue_id)
     return item
+
+
+def clue_facts(conn: Connection, user: User, clue_ids: list[str]) -> list[dict]:
+    """The listed clues this user may see, masked, each with its summary and legal basis (for documents
+    such as the 检察建议书 that list many clues), in the order of ``clue_ids``."""
+    rows = conn.execute(sa.select(clues).where(clues.c.clue_id.in_(clue_ids), visible(user))).all()
+    by_id = {r.clue_id: r for r in rows}
+    return [{**present(by_id[c]), "summary": mask_text(by_id[c].summary or ""),
+             "legal_basis": by_id[c].legal_basis} for c in clue_ids if c in by_id]
 
 
 def decide(conn: Connection, user: User, clue_id: str, body: dict) -> int:
@@ -216,52 +236,90 @@ def decide(conn: Connection, user: User, clue_id: str, body: dict) -> int:
     return row.version + 1
 
 
-def loop_figures(conn: Connection, user: User) -> dict[str, dict]:
-    """Per model: recommendations issued, clues flagged 整改未落实, clues rectified by data."""
-    mine = recommendations.c.model_id.in_(user.models) if user.models is not None else sa.true()
-    recs = dict(conn.execute(sa.select(recommendations.c.model_id, sa.func.count())
-                             .where(mine).group_by(recommendations.c.model_id)).all())
-    flags = conn.execute(sa.select(clues.c.model_id, clues.c.rectification, sa.func.count())
-                         .where(visible(user), clues.c.rectification.is_not(None))
-                         .group_by(clues.c.model_id, clues.c.rectification)).all()
-    out: dict[str, dict] = {}
-    for model_id, n in recs.items():
-        out.setdefault(model_id, {})["recommendations"] = n
-    for model_id, kind, n in flags:
-        out.setdefault(model_id, {})["rectification_failed" if kind == "failed" else "rectified_by_data"] = n
+COUNTS = ("clues", "reviewed", "confirmed", "dismissed", "rectification_failed", "rectified_by_data")
+
+
+def _count_if(cond):
+    return sa.func.sum(sa.case((cond, 1), else_=0))
+
+
+def _rule_rows(conn: Connection, user: User):
+    """Per (model, rule) the user may see: the clue counts, the recovered amount, the 回头看 flags."""
+    return conn.execute(sa.select(
+        clues.c.model_id, clues.c.rule_id, sa.func.count().label("clues"),
+        _count_if(clues.c.status.in_(("confirmed", "dismissed"))).label("reviewed"),
+        _count_if(clues.c.status == "confirmed").label("confirmed"),
+        _count_if(clues.c.status == "dismissed").label("dismissed"),
+        sa.func.coalesce(sa.func.sum(clues.c.recovered_amount), 0).label("recovered_amount"),
+        _count_if(clues.c.rectification == "failed").label("rectification_failed"),
+        _count_if(clues.c.rectification == "rectified").label("rectified_by_data"),
+    ).where(visible(user)).group_by(clues.c.model_id, clues.c.rule_id)
+        .order_by(clues.c.model_id, clues.c.rule_id)).all()
+
+
+def _dismissal_reasons(conn: Connection, user: User) -> dict[tuple[str, str], dict[str, int]]:
+    """Per (model, rule): the reasons of the dismissed clues' current decisions."""
+    rows = conn.execute(sa.select(clues.c.model_id, clues.c.rule_id, decision_events.c.reason, sa.func.count())
+                        .join(decision_events, decision_events.c.clue_id == clues.c.clue_id)
+                        .where(visible(user), clues.c.status == "dismissed",
+                               decision_events.c.new_status == "dismissed",
+                               decision_events.c.version == clues.c.version)
+                        .group_by(clues.c.model_id, clues.c.rule_id, decision_events.c.reason)).all()
+    out: dict[tuple[str, str], dict[str, int]] = {}
+    for model_id, rule_id, reason, n in rows:
+        out.setdefault((model_id, rule_id), {})[reason] = n
     return out
 
 
+def _recommendation_counts(conn: Connection, user: User) -> dict[str, int]:
+    """Per model: the recommendations issued (检察建议)."""
+    mine = recommendations.c.model_id.in_(user.models) if user.models is not None else sa.true()
+    return dict(conn.execute(sa.select(recommendations.c.model_id, sa.func.count())
+                             .where(mine).group_by(recommendations.c.model_id)).all())
+
+
+def _tally(row=None) -> dict:
+    """The raw figures of one rule's row (or an empty tally to add rules into)."""
+    tally = {name: int(getattr(row, name) or 0) if row is not None else 0 for name in COUNTS}
+    tally["recovered_amount"] = Decimal(str(row.recovered_amount or 0)) if row is not None else Decimal(0)
+    tally["dismissed_by_reason"] = {}
+    return tally
+
+
+def _add(total: dict, part: dict) -> None:
+    for name in (*COUNTS, "recovered_amount"):
+        total[name] += part[name]
+    for reason, n in part["dismissed_by_reason"].items():
+        total["dismissed_by_reason"][reason] = total["dismissed_by_reason"].get(reason, 0) + n
+
+
+def _figures(t: dict) -> dict:
+    """The published figures of a tally: the contract's fields first, then the 回头看 flags."""
+    return {"clues": t["clues"], "reviewed": t["reviewed"], "confirmed": t["confirmed"], "dismissed": t["dismissed"],
+            "hit_rate": round(t["confirmed"] / t["reviewed"], 4) if t["reviewed"] else None,
+            "recovered_amount": float(t["recovered_amount"]), "dismissed_by_reason": t["dismissed_by_reason"],
+            "rectification_failed": t["rectification_failed"], "rectified_by_data": t["rectified_by_data"]}
+
+
 def effectiveness(conn: Connection, user: User) -> list[dict]:
-    reviewed = clues.c.status.in_(("confirmed", "dismissed"))
-
-    def count_if(cond):
-        return sa.func.sum(sa.case((cond, 1), else_=0))
-
-    rows = conn.execute(sa.select(
-        clues.c.model_id, sa.func.count().label("clues"), count_if(reviewed).label("reviewed"),
-        count_if(clues.c.status == "confirmed").label("confirmed"),
-        count_if(clues.c.status == "dismissed").label("dismissed"),
-        sa.func.coalesce(sa.func.sum(clues.c.recovered_amount), 0).label("recovered_amount"),
-    ).where(visible(user)).group_by(clues.c.model_id).order_by(clues.c.model_id)).all()
-    reasons = conn.execute(sa.select(clues.c.model_id, decision_events.c.reason, sa.func.count())
-                           .join(decision_events, decision_events.c.clue_id == clues.c.clue_id)
-                           .where(visible(user), clues.c.status == "dismissed",
-                                  decision_events.c.new_status == "dismissed",
-                                  decision_events.c.version == clues.c.version)
-                           .group_by(clues.c.model_id, decision_events.c.reason)).all()
-    loop = loop_figures(conn, user)
-    by_reason: dict[str, dict[str, int]] = {}
-    for model_id, reason, n in reasons:
-        by_reason.setdefault(model_id, {})[reason] = n
-    return [{"model_id": r.model_id, "clues": r.clues, "reviewed": int(r.reviewed or 0),
-             "confirmed": int(r.confirmed or 0), "dismissed": int(r.dismissed or 0),
-             "hit_rate": round(r.confirmed / r.reviewed, 4) if r.reviewed else None,
-             "recovered_amount": float(r.recovered_amount or 0),
-             "dismissed_by_reason": by_reason.get(r.model_id, {}),
-             "recommendations": loop.get(r.model_id, {}).get("recommendations", 0),
-             "rectification_failed": loop.get(r.model_id, {}).get("rectification_failed", 0),
-             "rectified_by_data": loop.get(r.model_id, {}).get("rectified_by_data", 0)} for r in rows]
+    """Per model (and per rule inside it): clues, reviewed, confirmed, dismissed, 成案率 (``hit_rate``:
+    confirmed / reviewed), recovered amount, dismissal reasons, recommendations, 回头看 flags."""
+    reasons = _dismissal_reasons(conn, user)
+    recs = _recommendation_counts(conn, user)
+    totals: dict[str, dict] = {}
+    rules: dict[str, list[dict]] = {}
+    for row in _rule_rows(conn, user):
+        tally = _tally(row)
+        tally["dismissed_by_reason"] = dict(reasons.get((row.model_id, row.rule_id), {}))
+        _add(totals.setdefault(row.model_id, _tally()), tally)
+        rules.setdefault(row.model_id, []).append({"rule_id": row.rule_id, **_figures(tally)})
+    out = []
+    for model_id, total in totals.items():
+        figures = _figures(total)
+        flags = {k: figures.pop(k) for k in ("rectification_failed", "rectified_by_data")}
+        out.append({"model_id": model_id, **figures, "recommendations": recs.get(model_id, 0), **flags,
+                    "rules": rules[model_id]})
+    return out
 
 
 def facets(conn: Connection, user: User) -> dict:
