@@ -368,6 +368,11 @@ def _remap_locations(doc: LocatedDocument) -> LocatedDocument:
 
 def load_catalogue(path: Path, display_name: str | None = None) -> Catalogue:
     """Load and check ``sources.yaml``; raises SpecError with every problem found."""
+    catalogue, _ = _load_part(path, display_name)
+    return catalogue
+
+
+def _load_part(path: Path, display_name: str | None) -> tuple[Catalogue, LocatedDocument]:
     doc = load_located(path, display_name)
     if not isinstance(doc.data, dict):
         raise SpecError([Problem(Location(doc.file, 1, 1), "the catalogue must be a mapping with 'datasets'")])
@@ -379,7 +384,44 @@ def load_catalogue(path: Path, display_name: str | None = None) -> Catalogue:
     problems = _check_expressions(catalogue, located) + _check_quality(catalogue, located)
     if problems:
         raise SpecError(problems)
-    return catalogue
+    return catalogue, located
+
+
+def load_catalogues(main: Path, parts: list[Path], display=str) -> Catalogue:
+    """``sources.yaml`` and the ``*.sources.yaml`` files next to it as one catalogue: a part declares more
+    datasets (checked exactly as the main file's) and nothing else; a dataset name must be new. Raises
+    SpecError with every problem of every file."""
+    problems: list[Problem] = []
+    loaded: list[tuple[Catalogue, LocatedDocument]] = []
+    for path in [main, *parts]:
+        try:
+            loaded.append(_load_part(path, display(path)))
+        except SpecError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise SpecError(problems)
+    (catalogue, _), extra = loaded[0], loaded[1:]
+    declared = {d.name: catalogue.source_file for d in catalogue.datasets}
+    datasets = list(catalogue.datasets)
+    for part, doc in extra:
+        for key in sorted(set(doc.data) - {"version", "datasets"}):
+            problems.append(Problem(_where(doc, (key,)), f"'{key}' belongs in {catalogue.source_file}: a "
+                                    f"*.sources.yaml file only declares datasets"))
+        for i, dataset in enumerate(part.datasets):
+            if dataset.name in declared:
+                problems.append(Problem(_where(doc, ("datasets", i, "name")), f"dataset '{dataset.name}' is "
+                                        f"already declared in {declared[dataset.name]}; choose another name"))
+                continue
+            declared[dataset.name] = part.source_file
+            datasets.append(dataset)
+    if problems:
+        raise SpecError(problems)
+    return catalogue.model_copy(update={"datasets": tuple(datasets)})
+
+
+def _where(doc: LocatedDocument, path: tuple) -> Location:
+    loc = doc.locations.get((*path, "__key__")) or doc.locations.get(path)
+    return loc or Location(doc.file, 1, 1)
 
 
 def _polars():

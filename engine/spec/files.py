@@ -15,9 +15,9 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
-from engine.spec.catalog import Catalogue, load_catalogue
+from engine.spec.catalog import Catalogue, load_catalogues
 from engine.spec.errors import SpecError
-from engine.spec.load import LoadedModel, load_models
+from engine.spec.load import SOURCES_SUFFIX, LoadedModel, load_models
 
 
 def display_path(path: Path) -> str:
@@ -34,8 +34,8 @@ class ModelFiles:
 
     @functools.cached_property
     def catalogue(self) -> Catalogue:
-        path = self.models_dir / "sources.yaml"
-        return load_catalogue(path, display_name=display_path(path))
+        parts = sorted(self.models_dir.glob(f"*{SOURCES_SUFFIX}"))
+        return load_catalogues(self.models_dir / "sources.yaml", parts, display_path)
 
     def load_models(self, ids: list[str] | None = None) -> list[LoadedModel]:
         """Load the model files; raises SpecError with every problem (of the selected models), KeyError

@@ -1,6 +1,6 @@
 """Find and load model files: templates, parameters, located errors.
 
-``models/*.yaml`` (except ``sources.yaml``) are models; ``models/templates/*.yaml``
+``models/*.yaml`` (except ``sources.yaml`` and ``*.sources.yaml``) are models; ``models/templates/*.yaml``
 are templates. A model may say ``extends: <template>`` and ``with: {param: value}``:
 the template's body is deep-merged under the model's own keys and every
 ``${param}`` in a string is replaced (a string that is exactly ``${param}``
@@ -30,6 +30,7 @@ from engine.spec.yamlfile import LocatedDocument, gc_paused, load_located, pydan
 
 PARAM = re.compile(r"\$\{([a-z][a-z0-9_]*)\}")
 NOT_MODELS = {"sources.yaml"}
+SOURCES_SUFFIX = ".sources.yaml"  # more datasets, declared next to the models that read them
 
 
 @dataclass
@@ -48,7 +49,8 @@ class LoadResult:
 
 
 def model_files(models_dir: Path) -> list[Path]:
-    return sorted(p for p in models_dir.glob("*.yaml") if p.name not in NOT_MODELS)
+    return sorted(p for p in models_dir.glob("*.yaml")
+                  if p.name not in NOT_MODELS and not p.name.endswith(SOURCES_SUFFIX))
 
 
 def _merge(base: Any, override: Any, path: tuple, base_locs: dict, over_locs: dict, out_locs: dict) -> Any:
