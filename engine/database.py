@@ -29,7 +29,10 @@ def connect(temp_dir: Path, memory_limit: str | None = None, threads: int | None
     """An in-memory DuckDB connection that spills to ``temp_dir`` instead of running out of memory."""
     temp_dir.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
-    con.execute("SET enable_progress_bar = false")
+    # Off unless it is on: inside Jupyter without ipywidgets DuckDB has it off already and refuses any
+    # change of the setting (InvalidInputException), which would fail every ingest and run in a notebook.
+    if con.execute("SELECT current_setting('enable_progress_bar')").fetchone()[0]:
+        con.execute("SET enable_progress_bar = false")
     con.execute("SET temp_directory = $d", {"d": str(temp_dir)})
     con.execute("SET memory_limit = $m", {"m": memory_limit or os.environ.get("LSM_DUCKDB_MEMORY", default_memory)})
     if threads:
