@@ -8,6 +8,7 @@ SQLAlchemy expressions (values are bound parameters, never text).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from dataclasses import dataclass
@@ -17,7 +18,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from engine.masking import mask_id, mask_ids, mask_text
-from engine.review.store import audit, clues, decision_events, recommendations, utcnow
+from engine.review.store import (
+    audit,
+    clues,
+    decision_events,
+    model_settings,
+    recommendations,
+    suppressions,
+    utcnow,
+)
 from engine.review.users import User
 
 STATUSES = ("pending", "investigating", "confirmed", "dismissed")
@@ -37,6 +46,8 @@ ITEM_FIELDS = ("clue_id", "model_id", "rule_id", "rank", "score", "confidence", 
 EXTRA_FIELDS = ("county", "changed_since_decision", "recovered_amount", "rectification")
 SORTS = {"score", "rank", "amount", "period_start", "period_end", "clue_id", "subject_name", "model_id"}
 MAX_PAGE_SIZE = 500
+OPEN_STATUSES = ("pending", "investigating")
+SUPPRESSED_CHOICES = ("0", "1", "all")   # leave suppressed clues out (default), only them, both
 ID_QUERY = re.compile(r"^\d{17}[\dXx]$|^\d{15}$")
 
 
@@ -61,9 +72,84 @@ class Filters:
     rectification: str | None = None   # "failed" (整改未落实) or "rectified"
     q: str | None = None
     min_score: float | None = None
+    max_score: float | None = None
+    recommended: bool = False          # only the 优先核查 clues (each model's top share of its open clues)
+    suppressed: str | None = None      # None/"0": without suppressed clues; "1": only them; "all": both
     sort: str = "-score"
     page: int = 1
     page_size: int = 50
+
+
+TEXT_FILTERS = ("model_id", "rule_id", "lifecycle", "status", "county", "rectification", "assignee", "q")
+FLAGS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+
+
+def _bad(name: str) -> Refused:
+    return Refused(422, f"参数无效 / invalid parameter {name}")
+
+
+def _flag(values, name: str) -> bool | None:
+    value = values.get(name)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return value
+    if not isinstance(value, (str, int)) or str(value).lower() not in FLAGS:
+        raise _bad(name)
+    return FLAGS[str(value).lower()]
+
+
+def _float(values, name: str) -> float | None:
+    value = values.get(name)
+    if value is None or value == "":
+        return None
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        number = float(value)
+    except (TypeError, ValueError):
+        raise _bad(name) from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise _bad(name)
+    return number
+
+
+def _int(values, name: str, default: int, low: int, high: int | None = None) -> int:
+    value = values.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        if isinstance(value, (bool, float)):
+            raise ValueError
+        number = int(value)
+    except (TypeError, ValueError):
+        raise _bad(name) from None
+    if number < low or (high is not None and number > high):
+        raise _bad(name)
+    return number
+
+
+def parse_filters(values, page_size: int = 50) -> Filters:
+    """Filters from query parameters or a JSON object (empty values count as absent; ``mine=1`` is
+    ``assignee=mine``). Raises Refused(422) on a value of the wrong kind."""
+    text = {}
+    for name in TEXT_FILTERS:
+        value = values.get(name)
+        if value is not None and not isinstance(value, str):
+            raise _bad(name)
+        text[name] = value or None
+    if _flag(values, "mine"):
+        text["assignee"] = "mine"
+    suppressed = values.get("suppressed") or None
+    if suppressed is not None and suppressed not in SUPPRESSED_CHOICES:
+        raise _bad("suppressed")
+    sort = values.get("sort") or "-score"
+    if not isinstance(sort, str):
+        raise _bad("sort")
+    return Filters(**text, changed=_flag(values, "changed"), min_score=_float(values, "min_score"),
+                   max_score=_float(values, "max_score"), recommended=bool(_flag(values, "recommended")),
+                   suppressed=suppressed, sort=sort, page=_int(values, "page", 1, 1),
+                   page_size=_int(values, "page_size", page_size, 1, MAX_PAGE_SIZE))
 
 
 def visible(user: User):
@@ -76,6 +162,65 @@ def visible(user: User):
     return sa.and_(sa.true(), *conditions)
 
 
+def today() -> dt.date:
+    """The day suppressions are compared with (the server's local date)."""
+    return dt.date.today()
+
+
+def active_suppression(on: dt.date):
+    return sa.and_(suppressions.c.lifted_at.is_(None), suppressions.c.until >= on)
+
+
+def suppressed_clause(on: dt.date):
+    """True for a clue whose model and subject are under a suppression not yet expired nor lifted."""
+    return sa.exists().where(suppressions.c.model_id == clues.c.model_id,
+                             suppressions.c.subject_id == clues.c.subject_id, active_suppression(on))
+
+
+def _ranked(on: dt.date, open_only: bool = True):
+    """Each clue of the pool with its place in its model by score (``rn``, 1 = highest; ties by clue_id)
+    and the size of the model's pool (``n``). The pool: clues not resolved and not suppressed, and, with
+    ``open_only``, pending or investigating."""
+    order = (clues.c.score.desc(), clues.c.clue_id)
+    pool = [clues.c.lifecycle != "resolved", ~suppressed_clause(on)]
+    if open_only:
+        pool.append(clues.c.status.in_(OPEN_STATUSES))
+    return (sa.select(clues.c.clue_id, clues.c.model_id,
+                      sa.func.row_number().over(partition_by=clues.c.model_id, order_by=order).label("rn"),
+                      sa.func.count().over(partition_by=clues.c.model_id).label("n"))
+            .where(*pool).subquery("ranked"))
+
+
+def recommended_ids(on: dt.date):
+    """The clue ids marked 优先核查: per model with a recommended percent p, its open clues whose place is
+    within the top ceil(n · p / 100) — written ``(rn - 1) · 100 < n · p`` to stay in exact arithmetic."""
+    ranked = _ranked(on)
+    return (sa.select(ranked.c.clue_id)
+            .join(model_settings, model_settings.c.model_id == ranked.c.model_id)
+            .where(model_settings.c.recommended_percent > 0,
+                   (ranked.c.rn - 1) * 100 < ranked.c.n * model_settings.c.recommended_percent))
+
+
+def low_score_ids(on: dt.date):
+    """The QC pool: a model's live clues (not resolved, not suppressed, whatever their status — so that a
+    decision does not change the sample of a seed) below its recommended cut (beyond the top
+    ceil(n · p / 100)), or — for a model without a cut — in the lowest quartile of their scores (ascending
+    place ≤ ceil(n / 4), i.e. ``(n - rn) · 4 < n``)."""
+    ranked = _ranked(on, open_only=False)
+    percent = model_settings.c.recommended_percent
+    has_cut = sa.and_(percent.is_not(None), percent > 0)
+    return (sa.select(ranked.c.clue_id)
+            .outerjoin(model_settings, model_settings.c.model_id == ranked.c.model_id)
+            .where(sa.case((has_cut, (ranked.c.rn - 1) * 100 >= ranked.c.n * percent),
+                           else_=(ranked.c.n - ranked.c.rn) * 4 < ranked.c.n)))
+
+
+def can_see(user: User, row) -> bool:
+    """The same limit as :func:`visible`, on one clue row already read."""
+    return ((user.models is None or row.model_id in user.models)
+            and (user.counties is None or row.county in user.counties))
+
+
 def _search(q: str):
     q = q.strip()
     if ID_QUERY.match(q):
@@ -86,7 +231,7 @@ def _search(q: str):
     return clues.c.subject_name.contains(q, autoescape=True)
 
 
-def _where(user: User, f: Filters):
+def queue_where(user: User, f: Filters):
     conditions = [visible(user)]
     for name in ("model_id", "rule_id", "lifecycle", "status", "county", "rectification"):
         value = getattr(f, name)
@@ -98,6 +243,15 @@ def _where(user: User, f: Filters):
         conditions.append(clues.c.changed_since_decision == f.changed)
     if f.min_score is not None:
         conditions.append(clues.c.score >= f.min_score)
+    if f.max_score is not None:
+        conditions.append(clues.c.score <= f.max_score)
+    on = today()
+    if f.recommended:
+        conditions.append(clues.c.clue_id.in_(recommended_ids(on)))
+    if f.suppressed == "1":
+        conditions.append(suppressed_clause(on))
+    elif f.suppressed != "all":
+        conditions.append(~suppressed_clause(on))
     if f.q and f.q.strip():
         conditions.append(_search(f.q))
     return sa.and_(*conditions)
@@ -128,7 +282,7 @@ def present(row, full: bool = False) -> dict:
 
 
 def list_clues(conn: Connection, user: User, f: Filters) -> dict:
-    where = _where(user, f)
+    where = queue_where(user, f)
     total = conn.execute(sa.select(sa.func.count()).select_from(clues).where(where)).scalar_one()
     key = f.sort.lstrip("-") if f.sort else "score"
     if key not in SORTS:
@@ -139,10 +293,28 @@ def list_clues(conn: Connection, user: User, f: Filters) -> dict:
     page = max(1, f.page)
     rows = conn.execute(sa.select(clues).where(where).order_by(order, clues.c.clue_id)
                         .limit(size).offset((page - 1) * size)).all()
-    return {"total": total, "page": page, "page_size": size, "items": [present(r) for r in rows]}
+    return {"total": total, "page": page, "page_size": size, "items": with_flags(conn, [present(r) for r in rows])}
 
 
-def _clue_row(conn: Connection, user: User, clue_id: str):
+def with_flags(conn: Connection, items: list[dict]) -> list[dict]:
+    """Add ``recommended`` (优先核查) and ``suppressed_until`` (an ISO date or None) to each item."""
+    ids = [i["clue_id"] for i in items]
+    on = today()
+    marked = set(conn.execute(sa.select(clues.c.clue_id).where(
+        clues.c.clue_id.in_(ids), clues.c.clue_id.in_(recommended_ids(on)))).scalars()) if ids else set()
+    until = dict(conn.execute(
+        sa.select(clues.c.clue_id, sa.func.max(suppressions.c.until))
+        .join(suppressions, sa.and_(suppressions.c.model_id == clues.c.model_id,
+                                    suppressions.c.subject_id == clues.c.subject_id))
+        .where(clues.c.clue_id.in_(ids), active_suppression(on)).group_by(clues.c.clue_id)).all()) if ids else {}
+    for item in items:
+        item["recommended"] = item["clue_id"] in marked
+        day = until.get(item["clue_id"])
+        item["suppressed_until"] = day.isoformat() if day else None
+    return items
+
+
+def clue_row(conn: Connection, user: User, clue_id: str):
     row = conn.execute(sa.select(clues).where(clues.c.clue_id == clue_id, visible(user))).first()
     if row is None:
         raise Refused(404, "没有此线索 / no such clue")
@@ -159,7 +331,7 @@ def history(conn: Connection, clue_id: str) -> list[dict]:
 
 
 def clue_detail(conn: Connection, user: User, clue_id: str, full: bool = False) -> dict:
-    row = _clue_row(conn, user, clue_id)
+    row = clue_row(conn, user, clue_id)
     item = present(row, full)
     evidence_text = row.evidence or "{}"
     item["summary"] = row.summary if full else mask_text(row.summary or "")
@@ -172,7 +344,7 @@ def clue_detail(conn: Connection, user: User, clue_id: str, full: bool = False) 
 def decide(conn: Connection, user: User, clue_id: str, body: dict) -> int:
     """Record one decision (optimistic: ``version`` must be the clue's current one). Returns the new version.
     Raises Refused(404 | 409 | 422); on 409/422 nothing is written to the clue or its events."""
-    row = _clue_row(conn, user, clue_id)
+    row = clue_row(conn, user, clue_id)
     status = body.get("status")
     reason = body.get("reason") or None
     version = body.get("version")

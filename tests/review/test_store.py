@@ -39,7 +39,8 @@ def test_upgrade_from_first_revision_keeps_data(store_url, tmp_path):
     upgraded = open_store(store_url)
     assert current_revision(upgraded.engine) == HEAD
     with upgraded.engine.connect() as conn:
-        assert sa.inspect(conn).has_table("suppressions")
+        assert sa.inspect(conn).has_table("suppressions") and sa.inspect(conn).has_table("model_settings")
+        assert {"lifted_at", "lifted_by"} <= {c["name"] for c in sa.inspect(conn).get_columns("suppressions")}
         assert sorted(conn.execute(sa.select(clues.c.clue_id)).scalars()) == ["c1", "c2"]
     user, why = check_login(upgraded, "zhang", "password-1")
     assert why == "ok" and user.role == "prosecutor"
