@@ -245,7 +245,7 @@ def _clue_page(request: Request, who: Principal, clue_id: str, full: bool = Fals
                   timeline=timeline, recs=recs, transfers=moved, today=dt.date.today().isoformat(),
                   tables=_evidence_tables(evidence), values=evidence.get("values") or {},
                   score=evidence.get("score") or {}, full=full, error=error, reasons=REASON_LABELS,
-                  attempt=attempt, saved=item["history"][-1] if attempt and item["history"] else None,
+                  attempt=attempt, conflict=status == 409, saved=item["history"][-1] if attempt and item["history"] else None,
                   suppression=held, same_subject=others, near=near, context=context,
                   suffix=f"?{context}" if context else "")
 
