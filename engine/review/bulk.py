@@ -56,7 +56,7 @@ def _selection(conn: Connection, user: User, body: dict) -> tuple[list, list[dic
     if not isinstance(filters, dict):
         raise Refused(422, "filters 须为对象 / filters must be an object")
     f = parse_filters(filters)
-    rows = conn.execute(sa.select(clues).where(queue_where(user, f))
+    rows = conn.execute(sa.select(clues).where(queue_where(conn, user, f))
                         .order_by(clues.c.score.desc(), clues.c.clue_id).limit(MAX_BULK + 1)).all()
     if len(rows) > MAX_BULK:
         raise Refused(422, f"筛选结果超过 {MAX_BULK} 条，请缩小范围 / more than {MAX_BULK} clues: narrow the filter")

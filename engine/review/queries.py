@@ -177,28 +177,80 @@ def suppressed_clause(on: dt.date):
                              suppressions.c.subject_id == clues.c.subject_id, active_suppression(on))
 
 
-def _ranked(on: dt.date, open_only: bool = True):
-    """Each clue of the pool with its place in its model by score (``rn``, 1 = highest; ties by clue_id)
-    and the size of the model's pool (``n``). The pool: clues not resolved and not suppressed, and, with
-    ``open_only``, pending or investigating."""
-    order = (clues.c.score.desc(), clues.c.clue_id)
-    pool = [clues.c.lifecycle != "resolved", ~suppressed_clause(on)]
+def any_suppression(conn: Connection, on: dt.date) -> bool:
+    """Whether any suppression holds on ``on`` (when none does, the queries leave the clause out)."""
+    return conn.execute(sa.select(sa.exists().where(active_suppression(on)))).scalar()
+
+
+def _pool(on: dt.date, open_only: bool, held: bool = True) -> list:
+    """The clues a model's ranking runs over: not resolved, not suppressed (``held``: some suppression
+    holds), and, with ``open_only``, pending or investigating."""
+    pool = [clues.c.lifecycle != "resolved"]
+    if held:
+        pool.append(~suppressed_clause(on))
     if open_only:
         pool.append(clues.c.status.in_(OPEN_STATUSES))
-    return (sa.select(clues.c.clue_id, clues.c.model_id,
-                      sa.func.row_number().over(partition_by=clues.c.model_id, order_by=order).label("rn"),
-                      sa.func.count().over(partition_by=clues.c.model_id).label("n"))
-            .where(*pool).subquery("ranked"))
+    return pool
 
 
-def recommended_ids(on: dt.date):
-    """The clue ids marked 优先核查: per model with a recommended percent p, its open clues whose place is
-    within the top ceil(n · p / 100) — written ``(rn - 1) · 100 < n · p`` to stay in exact arithmetic."""
-    ranked = _ranked(on)
-    return (sa.select(ranked.c.clue_id)
-            .join(model_settings, model_settings.c.model_id == ranked.c.model_id)
-            .where(model_settings.c.recommended_percent > 0,
-                   (ranked.c.rn - 1) * 100 < ranked.c.n * model_settings.c.recommended_percent))
+def _ranked(pool: list, models: list[str] | None = None):
+    """Each clue of the pool with its place in its model by score (``rn``, 1 = highest; ties by clue_id:
+    ``row_number() over (partition by model_id order by score desc, clue_id)``) and the size of the
+    model's pool (``n``, a grouped count joined on — one window pass instead of two)."""
+    if models is not None:
+        pool = [*pool, clues.c.model_id.in_(models)]
+    order = (clues.c.score.desc(), clues.c.clue_id)
+    places = (sa.select(clues.c.clue_id, clues.c.model_id, clues.c.score,
+                        sa.func.row_number().over(partition_by=clues.c.model_id, order_by=order).label("rn"))
+              .where(*pool).subquery("places"))
+    sizes = (sa.select(clues.c.model_id, sa.func.count().label("n")).where(*pool)
+             .group_by(clues.c.model_id).subquery("sizes"))
+    return (sa.select(places.c.clue_id, places.c.model_id, places.c.score, places.c.rn, sizes.c.n)
+            .join(sizes, sizes.c.model_id == places.c.model_id).subquery("ranked"))
+
+
+Cut = tuple[float, str]     # (score, clue_id) of a model's last recommended clue
+
+
+def recommended_cuts(conn: Connection, on: dt.date, models: list[str] | None = None) -> dict[str, Cut]:
+    """Per model with a recommended percent p (among ``models``, if given): the last of its open clues
+    (pending or investigating, not resolved, not suppressed) within the top ceil(n · p / 100) by score —
+    the row whose place ``rn`` satisfies ``(rn - 1) · 100 < n · p <= rn · 100`` (exact arithmetic). The
+    ranking is the window function of :func:`_ranked`, run once per request and only over the models
+    that have a percent; the queue then filters with plain comparisons against the cut."""
+    query = sa.select(model_settings.c.model_id).where(model_settings.c.recommended_percent > 0)
+    if models is not None:
+        query = query.where(model_settings.c.model_id.in_(models))
+    tuned = list(conn.execute(query).scalars())
+    if not tuned:
+        return {}
+    ranked = _ranked(_pool(on, open_only=True, held=any_suppression(conn, on)), tuned)
+    share = ranked.c.n * model_settings.c.recommended_percent
+    rows = conn.execute(sa.select(ranked.c.model_id, ranked.c.score, ranked.c.clue_id)
+                        .join(model_settings, model_settings.c.model_id == ranked.c.model_id)
+                        .where((ranked.c.rn - 1) * 100 < share, share <= ranked.c.rn * 100)).all()
+    return {r.model_id: (r.score, r.clue_id) for r in rows}
+
+
+def _at_or_above(cut: Cut):
+    score, clue_id = cut
+    return sa.or_(clues.c.score > score, sa.and_(clues.c.score == score, clues.c.clue_id <= clue_id))
+
+
+def recommended_clause(cuts: dict[str, Cut], on: dt.date, held: bool = True):
+    """True for a recommended clue: open, and at or above its model's cut (by score, then clue_id)."""
+    if not cuts:
+        return sa.false()
+    return sa.and_(*_pool(on, open_only=True, held=held),
+                   sa.or_(*(sa.and_(clues.c.model_id == model_id, _at_or_above(cut)) for model_id, cut in cuts.items())))
+
+
+def is_recommended(item: dict, cuts: dict[str, Cut]) -> bool:
+    """The same test as :func:`recommended_clause` on one presented item (``suppressed_until`` set first)."""
+    cut = cuts.get(item["model_id"])
+    if cut is None or item["status"] not in OPEN_STATUSES or item["lifecycle"] == "resolved" or item["suppressed_until"]:
+        return False
+    return item["score"] > cut[0] or (item["score"] == cut[0] and item["clue_id"] <= cut[1])
 
 
 def low_score_ids(on: dt.date):
@@ -206,7 +258,7 @@ def low_score_ids(on: dt.date):
     decision does not change the sample of a seed) below its recommended cut (beyond the top
     ceil(n · p / 100)), or — for a model without a cut — in the lowest quartile of their scores (ascending
     place ≤ ceil(n / 4), i.e. ``(n - rn) · 4 < n``)."""
-    ranked = _ranked(on, open_only=False)
+    ranked = _ranked(_pool(on, open_only=False))
     percent = model_settings.c.recommended_percent
     has_cut = sa.and_(percent.is_not(None), percent > 0)
     return (sa.select(ranked.c.clue_id)
@@ -231,7 +283,9 @@ def _search(q: str):
     return clues.c.subject_name.contains(q, autoescape=True)
 
 
-def queue_where(user: User, f: Filters):
+def queue_where(conn: Connection, user: User, f: Filters, cuts: dict[str, Cut] | None = None):
+    """The clause of the queue's filters for this user (reads the recommended cuts and whether any
+    suppression holds, so that the common case stays a plain indexed query)."""
     conditions = [visible(user)]
     for name in ("model_id", "rule_id", "lifecycle", "status", "county", "rectification"):
         value = getattr(f, name)
@@ -246,11 +300,15 @@ def queue_where(user: User, f: Filters):
     if f.max_score is not None:
         conditions.append(clues.c.score <= f.max_score)
     on = today()
+    held = any_suppression(conn, on)
     if f.recommended:
-        conditions.append(clues.c.clue_id.in_(recommended_ids(on)))
+        if cuts is None:
+            models = [f.model_id] if f.model_id else (list(user.models) if user.models is not None else None)
+            cuts = recommended_cuts(conn, on, models)
+        conditions.append(recommended_clause(cuts, on, held))
     if f.suppressed == "1":
-        conditions.append(suppressed_clause(on))
-    elif f.suppressed != "all":
+        conditions.append(suppressed_clause(on) if held else sa.false())
+    elif f.suppressed != "all" and held:
         conditions.append(~suppressed_clause(on))
     if f.q and f.q.strip():
         conditions.append(_search(f.q))
@@ -282,7 +340,8 @@ def present(row, full: bool = False) -> dict:
 
 
 def list_clues(conn: Connection, user: User, f: Filters) -> dict:
-    where = queue_where(user, f)
+    cuts = recommended_cuts(conn, today()) if f.recommended else None     # once for the filter and the badges
+    where = queue_where(conn, user, f, cuts)
     total = conn.execute(sa.select(sa.func.count()).select_from(clues).where(where)).scalar_one()
     key = f.sort.lstrip("-") if f.sort else "score"
     if key not in SORTS:
@@ -293,24 +352,25 @@ def list_clues(conn: Connection, user: User, f: Filters) -> dict:
     page = max(1, f.page)
     rows = conn.execute(sa.select(clues).where(where).order_by(order, clues.c.clue_id)
                         .limit(size).offset((page - 1) * size)).all()
-    return {"total": total, "page": page, "page_size": size, "items": with_flags(conn, [present(r) for r in rows])}
+    return {"total": total, "page": page, "page_size": size, "items": with_flags(conn, [present(r) for r in rows], cuts)}
 
 
-def with_flags(conn: Connection, items: list[dict]) -> list[dict]:
-    """Add ``recommended`` (优先核查) and ``suppressed_until`` (an ISO date or None) to each item."""
+def with_flags(conn: Connection, items: list[dict], cuts: dict[str, Cut] | None = None) -> list[dict]:
+    """Add ``recommended`` (优先核查) and ``suppressed_until`` (an ISO date or None) to each item (``cuts``:
+    the recommended cuts when already read)."""
     ids = [i["clue_id"] for i in items]
     on = today()
-    marked = set(conn.execute(sa.select(clues.c.clue_id).where(
-        clues.c.clue_id.in_(ids), clues.c.clue_id.in_(recommended_ids(on)))).scalars()) if ids else set()
+    if cuts is None:
+        cuts = recommended_cuts(conn, on, sorted({i["model_id"] for i in items})) if ids else {}
     until = dict(conn.execute(
         sa.select(clues.c.clue_id, sa.func.max(suppressions.c.until))
         .join(suppressions, sa.and_(suppressions.c.model_id == clues.c.model_id,
                                     suppressions.c.subject_id == clues.c.subject_id))
         .where(clues.c.clue_id.in_(ids), active_suppression(on)).group_by(clues.c.clue_id)).all()) if ids else {}
     for item in items:
-        item["recommended"] = item["clue_id"] in marked
         day = until.get(item["clue_id"])
         item["suppressed_until"] = day.isoformat() if day else None
+        item["recommended"] = is_recommended(item, cuts)
     return items
 
 

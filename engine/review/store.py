@@ -66,6 +66,9 @@ clues = sa.Table(
     sa.Index("ix_clues_status", "status"),
     sa.Index("ix_clues_subject_id", "subject_id"),
     sa.Index("ix_clues_rectification", "rectification"),
+    # revision 0004: covers the per-model ranking of the recommended filter and the QC sample (a narrow
+    # scan instead of the wide rows, evidence included)
+    sa.Index("ix_clues_model_rank", "model_id", sa.desc("score"), "clue_id", "status", "lifecycle", "subject_id"),
 )
 
 decision_events = sa.Table(

@@ -217,7 +217,7 @@ def qc_seed(value) -> int:
 def qc_pick(conn: Connection, user: User, f: Filters, size: int, seed: int) -> tuple[int, list[str]]:
     """(the pool's size, the sampled clue ids by score): ``size`` clues drawn with ``random.Random(seed)``
     from the low-score open clues (:func:`engine.review.queries.low_score_ids`) that match the filters."""
-    pool = list(conn.execute(sa.select(clues.c.clue_id).where(queue_where(user, f),
+    pool = list(conn.execute(sa.select(clues.c.clue_id).where(queue_where(conn, user, f),
                                                               clues.c.clue_id.in_(low_score_ids(today())))
                              .order_by(clues.c.clue_id)).scalars())
     chosen = random.Random(seed).sample(pool, min(size, len(pool)))
@@ -270,7 +270,7 @@ def neighbours(conn: Connection, user: User, f: Filters, clue_id: str,
     score = conn.execute(sa.select(clues.c.score).where(clues.c.clue_id == clue_id, visible(user))).scalar()
     if score is None:
         return {"prev": None, "next": None}
-    where = queue_where(user, f)
+    where = queue_where(conn, user, f)
     after = sa.or_(clues.c.score < score, sa.and_(clues.c.score == score, clues.c.clue_id > clue_id))
     before = sa.or_(clues.c.score > score, sa.and_(clues.c.score == score, clues.c.clue_id < clue_id))
     following = conn.execute(sa.select(clues.c.clue_id).where(where, after)

@@ -1,5 +1,6 @@
 """Triage: each model's recommended share (the top share of its open clues marked 优先核查), and
-suppressions that can be lifted early (who lifted, when; a lifted row is kept).
+suppressions that can be lifted early (who lifted, when; a lifted row is kept), and an index covering
+the per-model ranking by score.
 
 Revision ID: 0004
 Revises: 0003
@@ -24,6 +25,8 @@ def upgrade() -> None:
         sa.Column("updated_by", sa.String(100), nullable=False),
         sa.Column("updated_at", sa.DateTime, nullable=False),
     )
+    op.create_index("ix_clues_model_rank", "clues",
+                    ["model_id", sa.desc("score"), "clue_id", "status", "lifecycle", "subject_id"])
     op.add_column("suppressions", sa.Column("lifted_at", sa.DateTime))
     op.add_column("suppressions", sa.Column("lifted_by", sa.String(100)))
 
@@ -33,3 +36,4 @@ def downgrade() -> None:
         batch.drop_column("lifted_by")
         batch.drop_column("lifted_at")
     op.drop_table("model_settings")
+    op.drop_index("ix_clues_model_rank", "clues")
