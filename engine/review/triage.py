@@ -231,8 +231,10 @@ def qc_sample(conn: Connection, user: User, f: Filters, size: int, seed: int) ->
     pool, ids = qc_pick(conn, user, f, size, seed)
     rows = {r.clue_id: r for r in conn.execute(sa.select(clues).where(clues.c.clue_id.in_(ids)))} if ids else {}
     items = with_flags(conn, [present(rows[i]) for i in ids])
-    audit(conn, user.name, "qc_sample", {"seed": seed, "size": size, "pool": pool, "clue_ids": ids,
-                                         "model_id": f.model_id})
+    details = {"seed": seed, "size": size, "pool": pool, "clue_ids": ids, "model_id": f.model_id}
+    if f.q:
+        details["q"] = mask_text(f.q)
+    audit(conn, user.name, "qc_sample", details)
     return {"sample": "qc", "seed": seed, "size": size, "total": pool, "page": 1, "page_size": size,
             "items": items}
 
