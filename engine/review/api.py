@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, Response
 
 from engine.masking import mask_text
 from engine.review.auth import Principal, api_principal
+from engine.review.bulk import bulk
 from engine.review.exports import MEDIA_TYPE, export_queue, filter_summary
 from engine.review.loop import (
     create_recommendation,
@@ -20,8 +21,27 @@ from engine.review.loop import (
     record_reply,
     transfers_of,
 )
-from engine.review.queries import Filters, Refused, clue_detail, decide, effectiveness, list_clues
+from engine.review.queries import (
+    Filters,
+    Refused,
+    clue_detail,
+    clue_row,
+    decide,
+    list_clues,
+    parse_filters,
+)
 from engine.review.store import audit, audit_log, utcnow
+from engine.review.triage import (
+    lift,
+    model_figures,
+    qc_sample,
+    qc_seed,
+    qc_size,
+    same_subject,
+    set_recommended,
+    suppress,
+    suppression_of,
+)
 from engine.review.users import check_login
 
 router = APIRouter(prefix="/api/v1")
@@ -74,15 +94,6 @@ def me(who: Who) -> dict:
     return {"name": u.name, "role": u.role, "models": u.models, "counties": u.counties}
 
 
-def filters_from(model_id=None, rule_id=None, lifecycle=None, status=None, county=None, assignee=None,
-                 changed=None, q=None, min_score=None, sort="-score", page=1, page_size=50,
-                 rectification=None) -> Filters:
-    return Filters(model_id=model_id or None, rule_id=rule_id or None, lifecycle=lifecycle or None,
-                   status=status or None, county=county or None, assignee=assignee or None, changed=changed,
-                   q=q or None, min_score=min_score, sort=sort or "-score", page=page, page_size=page_size,
-                   rectification=rectification or None)
-
-
 def search_audit(conn, user: str, f: Filters, total: int) -> None:
     """Searches are audited with the query masked (an ID number typed in is never stored in full)."""
     if f.q:
@@ -90,15 +101,18 @@ def search_audit(conn, user: str, f: Filters, total: int) -> None:
 
 
 @router.get("/clues")
-def clues_list(request: Request, who: Who, model_id: str | None = None, rule_id: str | None = None,
-               lifecycle: str | None = None, status: str | None = None, county: str | None = None,
-               assignee: str | None = None, changed: bool | None = None, q: str | None = None,
-               min_score: float | None = None, sort: str = "-score",
-               page: Annotated[int, Query(ge=1)] = 1, page_size: Annotated[int, Query(ge=1, le=500)] = 50,
-               rectification: str | None = None):
-    f = filters_from(model_id, rule_id, lifecycle, status, county, assignee, changed, q, min_score, sort, page,
-                     page_size, rectification)
+def clues_list(request: Request, who: Who):
+    """The queue: filters as query parameters (spec/CONTRACT.md, plus ``max_score``, ``recommended=1``,
+    ``suppressed=0|1|all``); ``sample=qc&size=N&seed=S``: a QC sample of low-score clues instead."""
+    p = request.query_params
     try:
+        f = parse_filters(p)
+        if p.get("sample"):
+            if p["sample"] != "qc":
+                raise Refused(422, "sample 只能为 qc / sample must be qc")
+            size, seed = qc_size(p.get("size")), qc_seed(p.get("seed"))
+            with _store(request).engine.begin() as conn:
+                return qc_sample(conn, who.user, f, size, seed)
         with _store(request).engine.begin() as conn:
             answer = list_clues(conn, who.user, f)
             search_audit(conn, who.user.name, f, answer["total"])
@@ -121,14 +135,10 @@ def xlsx_response(request: Request, who: Principal, f: Filters) -> Response:
 
 
 @router.get("/clues.xlsx")
-def clues_xlsx(request: Request, who: Who, model_id: str | None = None, rule_id: str | None = None,
-               lifecycle: str | None = None, status: str | None = None, county: str | None = None,
-               assignee: str | None = None, changed: bool | None = None, q: str | None = None,
-               min_score: float | None = None, sort: str = "-score", rectification: str | None = None):
-    f = filters_from(model_id, rule_id, lifecycle, status, county, assignee, changed, q, min_score, sort,
-                     rectification=rectification)
+def clues_xlsx(request: Request, who: Who):
+    """The filtered queue as a workbook: the same query parameters as ``GET /clues``."""
     try:
-        return xlsx_response(request, who, f)
+        return xlsx_response(request, who, parse_filters(request.query_params))
     except Refused as exc:
         return refused(exc)
 
@@ -138,6 +148,9 @@ def clue_get(request: Request, who: Who, clue_id: str):
     try:
         with _store(request).engine.begin() as conn:
             item = clue_detail(conn, who.user, clue_id)
+            row = clue_row(conn, who.user, clue_id)
+            item["suppression"] = suppression_of(conn, row)
+            item["same_subject"] = same_subject(conn, who.user, row)
             item["transfers"] = transfers_of(conn, clue_id)
             item["recommendations"] = [r["id"] for r in list_recommendations(conn, who.user, clue_id)]
             audit(conn, who.user.name, "view", {"clue_id": clue_id})
@@ -211,7 +224,47 @@ def audit_list(request: Request, who: Who, action: str | None = None, user: str 
 @router.get("/models/effectiveness")
 def models_effectiveness(request: Request, who: Who):
     with _store(request).engine.connect() as conn:
-        return effectiveness(conn, who.user)
+        return model_figures(conn, who.user)
+
+
+@router.post("/models/{model_id}/recommended")
+def model_recommended(request: Request, who: Who, model_id: str, body: Annotated[dict, Body()]):
+    """``{"percent": 20}`` (or null to clear): the share of the model's open clues marked 优先核查."""
+    try:
+        percent = loop_write(request, who, "recommended_filter",
+                             lambda conn: set_recommended(conn, who.user, model_id, body.get("percent")))
+    except Refused as exc:
+        return refused(exc)
+    return {"model_id": model_id, "percent": percent}
+
+
+@router.post("/clues/bulk")
+def clues_bulk(request: Request, who: Who, body: Annotated[dict, Body()]):
+    """``{"filters": {...} | "clue_ids": [...], "action": "assign" | "duplicate", "assignee"?, "duplicate_of"?,
+    "note"?}`` → ``{"action", "done": [{clue_id, version}], "skipped": [{clue_id, reason}]}``."""
+    try:
+        return loop_write(request, who, "bulk", lambda conn: bulk(conn, who.user, body))
+    except Refused as exc:
+        return refused(exc)
+
+
+@router.post("/clues/{clue_id}/suppress")
+def clue_suppress(request: Request, who: Who, clue_id: str, body: Annotated[dict, Body()]):
+    """``{"until", "reason", "version"?}``: set the clue's subject aside for its model until the date."""
+    try:
+        return loop_write(request, who, "suppress", lambda conn: suppress(conn, who.user, clue_id, body))
+    except Refused as exc:
+        return refused(exc)
+
+
+@router.delete("/clues/{clue_id}/suppress")
+def clue_unsuppress(request: Request, who: Who, clue_id: str):
+    """Lift the clue's active suppression early."""
+    try:
+        lifted = loop_write(request, who, "suppression_lift", lambda conn: lift(conn, who.user, clue_id))
+    except Refused as exc:
+        return refused(exc)
+    return {"lifted": lifted}
 
 
 def loop_write(request: Request, who: Principal, action: str, fn):

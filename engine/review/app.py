@@ -7,6 +7,7 @@ X-Frame-Options DENY, nosniff, no referrer) and, except the static files, ``Cach
 
 from __future__ import annotations
 
+import mimetypes
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -15,11 +16,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from engine.review import api, documents, pages
+from engine.review import api, documents, pages, triage_pages
 from engine.review.auth import Sessions
 from engine.review.store import open_store
 
 STATIC = Path(__file__).resolve().parent / "static"
+# keys.js must be served as JavaScript whatever the host's mime.types says (nosniff refuses it otherwise)
+mimetypes.add_type("text/javascript", ".js")
 HEADERS = {
     "Content-Security-Policy": "default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
     "X-Frame-Options": "DENY",
@@ -66,6 +69,7 @@ def create_app(store_url: str, secret: str, secure_cookies: bool = False) -> Fas
     app.include_router(api.router)
     app.include_router(pages.router)
     app.include_router(documents.router)
+    app.include_router(triage_pages.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     return app

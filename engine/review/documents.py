@@ -15,8 +15,9 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
 from engine.review.auth import Principal, require
+from engine.review.evidence_view import evidence_tables
 from engine.review.loop import clue_count, get_recommendation, list_recommendations, transfers_of
-from engine.review.pages import env, evidence_tables, render
+from engine.review.pages import env, render
 from engine.review.queries import Refused, clue_detail, clue_facts
 from engine.review.store import audit
 

@@ -151,7 +151,7 @@ def _notes_sheet(book, cells: _Cells, user: User, f: Filters, written: int, tota
 def export_queue(conn: Connection, user: User, f: Filters, limit: int = MAX_EXPORT_ROWS) -> Export:
     """Every clue the filters match for ``user`` (their model and county limits apply), at most ``limit``."""
     total = count_matching(conn, user, f)
-    result = conn.execute(matching(user, f).limit(limit).execution_options(yield_per=2000))
+    result = conn.execute(matching(conn, user, f).limit(limit).execution_options(yield_per=2000))
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, BOOK_OPTIONS)
     cells = _Cells(book)

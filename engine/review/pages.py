@@ -1,5 +1,7 @@
-"""The server-rendered pages (Chinese, Jinja2 with autoescape, no JavaScript): login, the queue, a clue
-with its evidence and a decision form, the audit log, the models' figures.
+"""The server-rendered pages (Chinese, Jinja2 with autoescape): login, the queue, a clue with its evidence
+and a decision form, the audit log, the models' figures. The only script is the vendored
+``static/keys.js`` (keyboard triage, loaded from the same origin; no inline script): every page works
+without it.
 
 HTML forms carry the session's CSRF token as the hidden field ``csrf_token``; the login form carries a
 pre-session token bound to a signed cookie.
@@ -19,15 +21,10 @@ from markupsafe import Markup
 
 from engine.report.charts import Bar, bars_svg
 from engine.report.timeline import timeline_svg
-from engine.review.api import (
-    audit_rows,
-    filters_from,
-    loop_write,
-    record_decision,
-    search_audit,
-    xlsx_response,
-)
+from engine.review.api import audit_rows, loop_write, record_decision, search_audit, xlsx_response
 from engine.review.auth import LOGIN_COOKIE, SESSION_COOKIE, Principal, require
+from engine.review.bulk import MAX_BULK
+from engine.review.evidence_view import LEVEL_LABELS, comparisons, evidence_tables, plain_values
 from engine.review.loop import (
     RECTIFICATION_LABELS,
     TRANSFER_TARGETS,
@@ -46,12 +43,22 @@ from engine.review.queries import (
     Filters,
     Refused,
     clue_detail,
-    effectiveness,
+    clue_row,
     facets,
     list_clues,
+    parse_filters,
 )
 from engine.review.store import audit
-from engine.review.users import check_login
+from engine.review.triage import (
+    model_figures,
+    neighbours,
+    qc_sample,
+    qc_seed,
+    qc_size,
+    same_subject,
+    suppression_of,
+)
+from engine.review.users import check_login, decider_names
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
@@ -119,20 +126,39 @@ async def logout(request: Request) -> Response:
     return response
 
 
-def _flag(value: str | None) -> bool | None:
-    return {"1": True, "true": True, "0": False, "false": False}.get((value or "").lower())
-
-
-def _queue_filters(p) -> Filters:
-    """The queue page's filters from its query string (also those of ``/queue.xlsx``); 422 when malformed."""
+def _queue_filters(params) -> Filters:
+    """The queue page's filters (50 a page, by score) from its query parameters; 422 on a bad value."""
     try:
-        page = max(1, int(p.get("page") or 1))
-        min_score = float(p["min_score"]) if p.get("min_score") else None
-    except ValueError:
-        raise HTTPException(422, "参数无效 / invalid parameter") from None
-    return filters_from(p.get("model_id"), p.get("rule_id"), p.get("lifecycle"), p.get("status"), p.get("county"),
-                        "mine" if p.get("mine") else None, _flag(p.get("changed")), p.get("q"), min_score,
-                        "-score", page, 50, p.get("rectification"))
+        f = parse_filters(params)
+    except Refused as exc:
+        raise HTTPException(exc.code, exc.message) from None
+    f.page_size, f.sort = 50, "-score"
+    return f
+
+
+# The queue's parameters a clue page carries along (for its previous/next links and the way back).
+QUEUE_PARAMS = ("model_id", "rule_id", "lifecycle", "status", "county", "rectification", "assignee", "q", "mine",
+                "changed", "min_score", "max_score", "recommended", "suppressed", "sample", "size", "seed")
+
+
+def _sample_of(params) -> tuple[int, int] | None:
+    """``(size, seed)`` when the parameters ask for the QC sample (``sample=qc``), else None; 422 if bad."""
+    if not params.get("sample"):
+        return None
+    try:
+        if params["sample"] != "qc":
+            raise Refused(422, "sample 只能为 qc / sample must be qc")
+        return qc_size(params.get("size")), qc_seed(params.get("seed"))
+    except Refused as exc:
+        raise HTTPException(exc.code, exc.message) from None
+
+
+def queue_context(params, sample: tuple[int, int] | None = None) -> str:
+    """The query string that carries a queue (its filters, or its QC sample with the seed drawn) to a clue."""
+    kept = {k: params[k] for k in QUEUE_PARAMS if params.get(k)}
+    if sample is not None:
+        kept.update(sample="qc", size=str(sample[0]), seed=str(sample[1]))
+    return urlencode(kept)
 
 
 @router.get("/queue")
@@ -140,39 +166,31 @@ def queue(request: Request) -> Response:
     who = require(request)
     p = request.query_params
     f = _queue_filters(p)
+    sample = _sample_of(p)
+    page = f.page
     with _store(request).engine.begin() as conn:
-        answer = list_clues(conn, who.user, f)
-        search_audit(conn, who.user.name, f, answer["total"])
+        if sample is not None:
+            answer = qc_sample(conn, who.user, f, *sample)
+        else:
+            answer = list_clues(conn, who.user, f)
+            search_audit(conn, who.user.name, f, answer["total"])
         options = facets(conn, who.user)
-    kept = {k: v for k, v in p.items() if k != "page" and v}
-    pages = max(1, -(-answer["total"] // answer["page_size"]))
-    links = {"prev": urlencode({**kept, "page": f.page - 1}) if f.page > 1 else None,
-             "next": urlencode({**kept, "page": f.page + 1}) if f.page < pages else None,
-             "export": urlencode(kept)}
-    return render("queue.html", title="线索队列", who=who, answer=answer, params=p, options=options,
-                  page=f.page, pages=pages, links=links)
+        deciders = decider_names(conn) if who.user.can_decide else []
+    context = queue_context(p, sample)
+    pages = 1 if sample else max(1, -(-answer["total"] // answer["page_size"]))
+    links = {"prev": f"{context}&page={page - 1}".lstrip("&") if page > 1 and not sample else None,
+             "next": f"{context}&page={page + 1}".lstrip("&") if page < pages and not sample else None,
+             "export": None if sample else queue_context(p)}
+    filters = {k: p[k] for k in QUEUE_PARAMS if p.get(k) and k not in ("sample", "size", "seed")}
+    return render("queue.html", title="低分抽样质检" if sample else "线索队列", who=who, answer=answer, params=p,
+                  options=options, page=page, pages=pages, links=links, context=context, sample=sample,
+                  filters=filters, deciders=deciders, bulk_max=MAX_BULK)
 
 
 @router.get("/queue.xlsx")
 def queue_xlsx(request: Request) -> Response:
     """The queue page's filtered clues (every page, up to the cap) as a workbook; audited as ``export``."""
     return xlsx_response(request, require(request), _queue_filters(request.query_params))
-
-
-def evidence_tables(evidence: dict) -> list[dict]:
-    """The evidence's source records grouped by dataset, one table each (the columns in order of appearance)."""
-    names = evidence.get("datasets") or {}
-    tables: dict[str, dict] = {}
-    for source in evidence.get("sources") or []:
-        dataset = str(source.get("dataset", ""))
-        table = tables.setdefault(dataset, {"dataset": dataset, "title": names.get(dataset, dataset),
-                                            "columns": [], "rows": []})
-        fields = source.get("fields") or {}
-        for key in fields:
-            if key not in table["columns"]:
-                table["columns"].append(key)
-        table["rows"].append({"file": source.get("file"), "row": source.get("row"), "fields": fields})
-    return list(tables.values())
 
 
 def _show(value) -> str:
@@ -186,20 +204,44 @@ def _show(value) -> str:
 env.filters["show"] = _show
 
 
+def _neighbours(conn, who: Principal, clue_id: str, params) -> dict[str, str | None]:
+    """The previous and next clue of the queue the page was opened from (none when its parameters are bad)."""
+    try:
+        f = parse_filters(params)
+        sample = None
+        if params.get("sample") == "qc":
+            sample = (qc_size(params.get("size")), qc_seed(params.get("seed") or 0))
+    except Refused:
+        return {"prev": None, "next": None}
+    f.sort = "-score"
+    return neighbours(conn, who.user, f, clue_id, sample)
+
+
 def _clue_page(request: Request, who: Principal, clue_id: str, full: bool = False, status: int = 200,
-               error: str | None = None) -> HTMLResponse:
+               error: str | None = None, attempt: dict | None = None) -> HTMLResponse:
+    """The clue page; ``attempt``: what the user tried to save (kept in the form after a refusal)."""
+    params = request.query_params
     with _store(request).engine.begin() as conn:
         item = clue_detail(conn, who.user, clue_id, full=full)
+        row = clue_row(conn, who.user, clue_id)
         recs = list_recommendations(conn, who.user, clue_id)
         moved = transfers_of(conn, clue_id)
+        held = suppression_of(conn, row)
+        others = same_subject(conn, who.user, row)
+        near = _neighbours(conn, who, clue_id, params)
         audit(conn, who.user.name, "unmask" if full else "view", {"clue_id": clue_id})
     evidence = item["evidence"] if isinstance(item["evidence"], dict) else {}
     # timeline_svg escapes every text it draws (and draws no ID number): the one place markup is trusted
     timeline = Markup(timeline_svg(evidence))  # noqa: S704
+    context = queue_context(params)
     return render("clue.html", status, title=f"线索 {clue_id}", who=who, item=item, evidence=evidence,
                   timeline=timeline, recs=recs, transfers=moved, today=dt.date.today().isoformat(),
-                  tables=evidence_tables(evidence), values=evidence.get("values") or {},
-                  score=evidence.get("score") or {}, full=full, error=error, reasons=REASON_LABELS)
+                  tables=evidence_tables(evidence), values=plain_values(evidence.get("values") or {}),
+                  comparisons=comparisons(evidence.get("values") or {}), level_labels=LEVEL_LABELS,
+                  score=evidence.get("score") or {}, full=full, error=error, reasons=REASON_LABELS,
+                  attempt=attempt, conflict=status == 409, saved=item["history"][-1] if attempt and item["history"] else None,
+                  suppression=held, same_subject=others, near=near, context=context,
+                  suffix=f"?{context}" if context else "")
 
 
 @router.get("/clues/{clue_id}")
@@ -240,9 +282,12 @@ async def clue_decide(request: Request, clue_id: str) -> Response:
             raise HTTPException(404, exc.message) from None
         if exc.code == 403:
             raise HTTPException(403, exc.message) from None
-        message = ("保存失败：此线索已被他人修改，下方为当前内容，请核对后重新提交。" if exc.code == 409 else exc.message)
-        return _clue_page(request, who, clue_id, status=exc.code, error=message)
-    return RedirectResponse(f"/clues/{clue_id}", status_code=303)
+        message = ("保存失败：此线索已被他人修改。下方并列显示当前已保存的决定与您提交的内容；"
+                   "您的内容仍在表单中，核对后可重新提交。" if exc.code == 409 else exc.message)
+        attempt = {**body, "assignee_me": bool(form.get("assignee_me"))}
+        return _clue_page(request, who, clue_id, status=exc.code, error=message, attempt=attempt)
+    context = queue_context(request.query_params)
+    return RedirectResponse(f"/clues/{clue_id}" + (f"?{context}" if context else ""), status_code=303)
 
 
 @router.get("/audit")
@@ -276,11 +321,15 @@ def model_chart(figures: dict, scale: int) -> Markup:
 @router.get("/models")
 def models_page(request: Request) -> Response:
     who = require(request)
+    return models_view(request, who)
+
+
+def models_view(request: Request, who: Principal, status: int = 200, error: str | None = None) -> HTMLResponse:
     with _store(request).engine.connect() as conn:
-        rows = effectiveness(conn, who.user)
+        rows = model_figures(conn, who.user)
     scale = max((r["clues"] for r in rows), default=0)
     charts = {r["model_id"]: model_chart(r, scale) for r in rows}
-    return render("models.html", title="模型成效", who=who, rows=rows, charts=charts)
+    return render("models.html", status, title="模型成效", who=who, rows=rows, charts=charts, error=error)
 
 
 def _refused_page(exc: Refused):
@@ -305,7 +354,8 @@ def _recs_page(request: Request, who: Principal, status: int = 200, error: str |
                chosen: list[str] | None = None) -> HTMLResponse:
     with _store(request).engine.connect() as conn:
         recs = list_recommendations(conn, who.user)
-        confirmed = list_clues(conn, who.user, Filters(status="confirmed", page_size=500))["items"]
+        confirmed = list_clues(conn, who.user, Filters(status="confirmed", suppressed="all",
+                                                        page_size=500))["items"]
     return render("recommendations.html", status, title="检察建议", who=who, recs=recs, confirmed=confirmed,
                   chosen=set(chosen or []), error=error, today=dt.date.today().isoformat())
 

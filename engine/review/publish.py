@@ -11,6 +11,9 @@ before ``as_of`` (default today) is checked against this run — still ``persist
 ``rectification = 'failed'`` (整改未落实); ``resolved``: ``'rectified'`` (rectified by data). The rows go in as one bulk ``INSERT … ON CONFLICT DO UPDATE`` (SQLite and
 PostgreSQL dialect inserts, executemany); parameters are built column by column from Arrow, never by a
 Python loop over clues.
+
+Suppressions (暂缓) are keyed by model and subject, so they carry over to a later run's clues by
+themselves; the result counts this run's clues that are suppressed.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from engine.review.queries import suppressed_clause
 from engine.review.store import Store, audit, clues, recommendation_clues, recommendations
 
 # Columns a new run overwrites on a clue that is already in the store (decisions stay untouched).
@@ -45,6 +49,7 @@ class PublishResult:
     changed_since_decision: int
     rectification_failed: int = 0
     rectified: int = 0
+    suppressed: int = 0         # clues of this run whose model and subject are suppressed (out of the queue)
 
     def to_json(self) -> dict:
         return self.__dict__.copy()
@@ -107,6 +112,17 @@ def follow_up(conn, run_id: str, as_of: dt.date) -> tuple[int, int]:
     return failed, rectified
 
 
+def suppressed_in_run(conn, run_id: str, as_of: dt.date) -> int:
+    """How many of this run's clues fall under a suppression still running on ``as_of``: a suppression is
+    keyed by model and subject, not by clue, so a later run's clue on the same subject stays out of the
+    queue until the date without anything being copied."""
+    if not sa.inspect(conn).has_table("model_settings"):    # a store before revision 0004 (tests of old revisions)
+        return 0
+    return conn.execute(sa.select(sa.func.count()).select_from(clues)
+                        .where(clues.c.last_run == run_id, clues.c.lifecycle != "resolved",
+                               suppressed_clause(as_of))).scalar_one()
+
+
 def publish_run(store: Store, run_dir: Path, user: str | None = None, as_of: dt.date | None = None) -> PublishResult:
     run_id, completed, table = read_run(run_dir)
     ids = table.column("clue_id").to_pylist()
@@ -131,6 +147,7 @@ def publish_run(store: Store, run_dir: Path, user: str | None = None, as_of: dt.
         result = PublishResult(run_id=run_id, clues=len(ids), inserted=len(ids) - len(existing),
                                updated=len(existing), resolved=resolved,
                                changed_since_decision=flagged_after - flagged_before,
-                               rectification_failed=failed, rectified=rectified)
+                               rectification_failed=failed, rectified=rectified,
+                               suppressed=suppressed_in_run(conn, run_id, as_of or dt.date.today()))
         audit(conn, user, "publish", {**result.to_json(), "run_dir": str(Path(run_dir).resolve())})
     return result

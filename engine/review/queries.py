@@ -8,6 +8,7 @@ SQLAlchemy expressions (values are bound parameters, never text).
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from dataclasses import dataclass
@@ -17,7 +18,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from engine.masking import mask_id, mask_ids, mask_text
-from engine.review.store import audit, clues, decision_events, recommendations, utcnow
+from engine.review.store import (
+    audit,
+    clues,
+    decision_events,
+    model_settings,
+    recommendations,
+    suppressions,
+    utcnow,
+)
 from engine.review.users import User
 
 STATUSES = ("pending", "investigating", "confirmed", "dismissed")
@@ -37,6 +46,8 @@ ITEM_FIELDS = ("clue_id", "model_id", "rule_id", "rank", "score", "confidence", 
 EXTRA_FIELDS = ("county", "changed_since_decision", "recovered_amount", "rectification")
 SORTS = {"score", "rank", "amount", "period_start", "period_end", "clue_id", "subject_name", "model_id"}
 MAX_PAGE_SIZE = 500
+OPEN_STATUSES = ("pending", "investigating")
+SUPPRESSED_CHOICES = ("0", "1", "all")   # leave suppressed clues out (default), only them, both
 ID_QUERY = re.compile(r"^\d{17}[\dXx]$|^\d{15}$")
 
 
@@ -61,9 +72,84 @@ class Filters:
     rectification: str | None = None   # "failed" (整改未落实) or "rectified"
     q: str | None = None
     min_score: float | None = None
+    max_score: float | None = None
+    recommended: bool = False          # only the 优先核查 clues (each model's top share of its open clues)
+    suppressed: str | None = None      # None/"0": without suppressed clues; "1": only them; "all": both
     sort: str = "-score"
     page: int = 1
     page_size: int = 50
+
+
+TEXT_FILTERS = ("model_id", "rule_id", "lifecycle", "status", "county", "rectification", "assignee", "q")
+FLAGS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+
+
+def _bad(name: str) -> Refused:
+    return Refused(422, f"参数无效 / invalid parameter {name}")
+
+
+def _flag(values, name: str) -> bool | None:
+    value = values.get(name)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return value
+    if not isinstance(value, (str, int)) or str(value).lower() not in FLAGS:
+        raise _bad(name)
+    return FLAGS[str(value).lower()]
+
+
+def _float(values, name: str) -> float | None:
+    value = values.get(name)
+    if value is None or value == "":
+        return None
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        number = float(value)
+    except (TypeError, ValueError):
+        raise _bad(name) from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise _bad(name)
+    return number
+
+
+def _int(values, name: str, default: int, low: int, high: int | None = None) -> int:
+    value = values.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        if isinstance(value, (bool, float)):
+            raise ValueError
+        number = int(value)
+    except (TypeError, ValueError):
+        raise _bad(name) from None
+    if number < low or (high is not None and number > high):
+        raise _bad(name)
+    return number
+
+
+def parse_filters(values, page_size: int = 50) -> Filters:
+    """Filters from query parameters or a JSON object (empty values count as absent; ``mine=1`` is
+    ``assignee=mine``). Raises Refused(422) on a value of the wrong kind."""
+    text = {}
+    for name in TEXT_FILTERS:
+        value = values.get(name)
+        if value is not None and not isinstance(value, str):
+            raise _bad(name)
+        text[name] = value or None
+    if _flag(values, "mine"):
+        text["assignee"] = "mine"
+    suppressed = values.get("suppressed") or None
+    if suppressed is not None and suppressed not in SUPPRESSED_CHOICES:
+        raise _bad("suppressed")
+    sort = values.get("sort") or "-score"
+    if not isinstance(sort, str):
+        raise _bad("sort")
+    return Filters(**text, changed=_flag(values, "changed"), min_score=_float(values, "min_score"),
+                   max_score=_float(values, "max_score"), recommended=bool(_flag(values, "recommended")),
+                   suppressed=suppressed, sort=sort, page=_int(values, "page", 1, 1),
+                   page_size=_int(values, "page_size", page_size, 1, MAX_PAGE_SIZE))
 
 
 def visible(user: User):
@@ -76,6 +162,117 @@ def visible(user: User):
     return sa.and_(sa.true(), *conditions)
 
 
+def today() -> dt.date:
+    """The day suppressions are compared with (the server's local date)."""
+    return dt.date.today()
+
+
+def active_suppression(on: dt.date):
+    return sa.and_(suppressions.c.lifted_at.is_(None), suppressions.c.until >= on)
+
+
+def suppressed_clause(on: dt.date):
+    """True for a clue whose model and subject are under a suppression not yet expired nor lifted."""
+    return sa.exists().where(suppressions.c.model_id == clues.c.model_id,
+                             suppressions.c.subject_id == clues.c.subject_id, active_suppression(on))
+
+
+def any_suppression(conn: Connection, on: dt.date) -> bool:
+    """Whether any suppression holds on ``on`` (when none does, the queries leave the clause out)."""
+    return conn.execute(sa.select(sa.exists().where(active_suppression(on)))).scalar()
+
+
+def _pool(on: dt.date, open_only: bool, held: bool = True) -> list:
+    """The clues a model's ranking runs over: not resolved, not suppressed (``held``: some suppression
+    holds), and, with ``open_only``, pending or investigating."""
+    pool = [clues.c.lifecycle != "resolved"]
+    if held:
+        pool.append(~suppressed_clause(on))
+    if open_only:
+        pool.append(clues.c.status.in_(OPEN_STATUSES))
+    return pool
+
+
+def _ranked(pool: list, models: list[str] | None = None):
+    """Each clue of the pool with its place in its model by score (``rn``, 1 = highest; ties by clue_id:
+    ``row_number() over (partition by model_id order by score desc, clue_id)``) and the size of the
+    model's pool (``n``, a grouped count joined on — one window pass instead of two)."""
+    if models is not None:
+        pool = [*pool, clues.c.model_id.in_(models)]
+    order = (clues.c.score.desc(), clues.c.clue_id)
+    places = (sa.select(clues.c.clue_id, clues.c.model_id, clues.c.score,
+                        sa.func.row_number().over(partition_by=clues.c.model_id, order_by=order).label("rn"))
+              .where(*pool).subquery("places"))
+    sizes = (sa.select(clues.c.model_id, sa.func.count().label("n")).where(*pool)
+             .group_by(clues.c.model_id).subquery("sizes"))
+    return (sa.select(places.c.clue_id, places.c.model_id, places.c.score, places.c.rn, sizes.c.n)
+            .join(sizes, sizes.c.model_id == places.c.model_id).subquery("ranked"))
+
+
+Cut = tuple[float, str]     # (score, clue_id) of a model's last recommended clue
+
+
+def recommended_cuts(conn: Connection, on: dt.date, models: list[str] | None = None) -> dict[str, Cut]:
+    """Per model with a recommended percent p (among ``models``, if given): the last of its open clues
+    (pending or investigating, not resolved, not suppressed) within the top ceil(n · p / 100) by score —
+    the row whose place ``rn`` satisfies ``(rn - 1) · 100 < n · p <= rn · 100`` (exact arithmetic). The
+    ranking is the window function of :func:`_ranked`, run once per request and only over the models
+    that have a percent; the queue then filters with plain comparisons against the cut."""
+    query = sa.select(model_settings.c.model_id).where(model_settings.c.recommended_percent > 0)
+    if models is not None:
+        query = query.where(model_settings.c.model_id.in_(models))
+    tuned = list(conn.execute(query).scalars())
+    if not tuned:
+        return {}
+    ranked = _ranked(_pool(on, open_only=True, held=any_suppression(conn, on)), tuned)
+    share = ranked.c.n * model_settings.c.recommended_percent
+    rows = conn.execute(sa.select(ranked.c.model_id, ranked.c.score, ranked.c.clue_id)
+                        .join(model_settings, model_settings.c.model_id == ranked.c.model_id)
+                        .where((ranked.c.rn - 1) * 100 < share, share <= ranked.c.rn * 100)).all()
+    return {r.model_id: (r.score, r.clue_id) for r in rows}
+
+
+def _at_or_above(cut: Cut):
+    score, clue_id = cut
+    return sa.or_(clues.c.score > score, sa.and_(clues.c.score == score, clues.c.clue_id <= clue_id))
+
+
+def recommended_clause(cuts: dict[str, Cut], on: dt.date, held: bool = True):
+    """True for a recommended clue: open, and at or above its model's cut (by score, then clue_id)."""
+    if not cuts:
+        return sa.false()
+    return sa.and_(*_pool(on, open_only=True, held=held),
+                   sa.or_(*(sa.and_(clues.c.model_id == model_id, _at_or_above(cut)) for model_id, cut in cuts.items())))
+
+
+def is_recommended(item: dict, cuts: dict[str, Cut]) -> bool:
+    """The same test as :func:`recommended_clause` on one presented item (``suppressed_until`` set first)."""
+    cut = cuts.get(item["model_id"])
+    if cut is None or item["status"] not in OPEN_STATUSES or item["lifecycle"] == "resolved" or item["suppressed_until"]:
+        return False
+    return item["score"] > cut[0] or (item["score"] == cut[0] and item["clue_id"] <= cut[1])
+
+
+def low_score_ids(on: dt.date):
+    """The QC pool: a model's live clues (not resolved, not suppressed, whatever their status — so that a
+    decision does not change the sample of a seed) below its recommended cut (beyond the top
+    ceil(n · p / 100)), or — for a model without a cut — in the lowest quartile of their scores (ascending
+    place ≤ ceil(n / 4), i.e. ``(n - rn) · 4 < n``)."""
+    ranked = _ranked(_pool(on, open_only=False))
+    percent = model_settings.c.recommended_percent
+    has_cut = sa.and_(percent.is_not(None), percent > 0)
+    return (sa.select(ranked.c.clue_id)
+            .outerjoin(model_settings, model_settings.c.model_id == ranked.c.model_id)
+            .where(sa.case((has_cut, (ranked.c.rn - 1) * 100 >= ranked.c.n * percent),
+                           else_=(ranked.c.n - ranked.c.rn) * 4 < ranked.c.n)))
+
+
+def can_see(user: User, row) -> bool:
+    """The same limit as :func:`visible`, on one clue row already read."""
+    return ((user.models is None or row.model_id in user.models)
+            and (user.counties is None or row.county in user.counties))
+
+
 def _search(q: str):
     q = q.strip()
     if ID_QUERY.match(q):
@@ -86,7 +283,9 @@ def _search(q: str):
     return clues.c.subject_name.contains(q, autoescape=True)
 
 
-def _where(user: User, f: Filters):
+def queue_where(conn: Connection, user: User, f: Filters, cuts: dict[str, Cut] | None = None):
+    """The clause of the queue's filters for this user (reads the recommended cuts and whether any
+    suppression holds, so that the common case stays a plain indexed query)."""
     conditions = [visible(user)]
     for name in ("model_id", "rule_id", "lifecycle", "status", "county", "rectification"):
         value = getattr(f, name)
@@ -98,6 +297,19 @@ def _where(user: User, f: Filters):
         conditions.append(clues.c.changed_since_decision == f.changed)
     if f.min_score is not None:
         conditions.append(clues.c.score >= f.min_score)
+    if f.max_score is not None:
+        conditions.append(clues.c.score <= f.max_score)
+    on = today()
+    held = any_suppression(conn, on)
+    if f.recommended:
+        if cuts is None:
+            models = [f.model_id] if f.model_id else (list(user.models) if user.models is not None else None)
+            cuts = recommended_cuts(conn, on, models)
+        conditions.append(recommended_clause(cuts, on, held))
+    if f.suppressed == "1":
+        conditions.append(suppressed_clause(on) if held else sa.false())
+    elif f.suppressed != "all" and held:
+        conditions.append(~suppressed_clause(on))
     if f.q and f.q.strip():
         conditions.append(_search(f.q))
     return sa.and_(*conditions)
@@ -136,24 +348,45 @@ def _order(f: Filters) -> tuple:
     return (column.desc() if (f.sort or "-score").startswith("-") else column.asc()), clues.c.clue_id
 
 
-def matching(user: User, f: Filters):
+def matching(conn: Connection, user: User, f: Filters, cuts: dict[str, Cut] | None = None):
     """The SELECT of every clue row the filters match for this user, in queue order (no paging)."""
-    return sa.select(clues).where(_where(user, f)).order_by(*_order(f))
+    return sa.select(clues).where(queue_where(conn, user, f, cuts)).order_by(*_order(f))
 
 
-def count_matching(conn: Connection, user: User, f: Filters) -> int:
-    return conn.execute(sa.select(sa.func.count()).select_from(clues).where(_where(user, f))).scalar_one()
+def count_matching(conn: Connection, user: User, f: Filters, cuts: dict[str, Cut] | None = None) -> int:
+    where = queue_where(conn, user, f, cuts)
+    return conn.execute(sa.select(sa.func.count()).select_from(clues).where(where)).scalar_one()
 
 
 def list_clues(conn: Connection, user: User, f: Filters) -> dict:
-    total = count_matching(conn, user, f)
+    cuts = recommended_cuts(conn, today()) if f.recommended else None     # once for the filter and the badges
+    total = count_matching(conn, user, f, cuts)
     size = max(1, min(f.page_size, MAX_PAGE_SIZE))
     page = max(1, f.page)
-    rows = conn.execute(matching(user, f).limit(size).offset((page - 1) * size)).all()
-    return {"total": total, "page": page, "page_size": size, "items": [present(r) for r in rows]}
+    rows = conn.execute(matching(conn, user, f, cuts).limit(size).offset((page - 1) * size)).all()
+    return {"total": total, "page": page, "page_size": size, "items": with_flags(conn, [present(r) for r in rows], cuts)}
 
 
-def _clue_row(conn: Connection, user: User, clue_id: str):
+def with_flags(conn: Connection, items: list[dict], cuts: dict[str, Cut] | None = None) -> list[dict]:
+    """Add ``recommended`` (优先核查) and ``suppressed_until`` (an ISO date or None) to each item (``cuts``:
+    the recommended cuts when already read)."""
+    ids = [i["clue_id"] for i in items]
+    on = today()
+    if cuts is None:
+        cuts = recommended_cuts(conn, on, sorted({i["model_id"] for i in items})) if ids else {}
+    until = dict(conn.execute(
+        sa.select(clues.c.clue_id, sa.func.max(suppressions.c.until))
+        .join(suppressions, sa.and_(suppressions.c.model_id == clues.c.model_id,
+                                    suppressions.c.subject_id == clues.c.subject_id))
+        .where(clues.c.clue_id.in_(ids), active_suppression(on)).group_by(clues.c.clue_id)).all()) if ids else {}
+    for item in items:
+        day = until.get(item["clue_id"])
+        item["suppressed_until"] = day.isoformat() if day else None
+        item["recommended"] = is_recommended(item, cuts)
+    return items
+
+
+def clue_row(conn: Connection, user: User, clue_id: str):
     row = conn.execute(sa.select(clues).where(clues.c.clue_id == clue_id, visible(user))).first()
     if row is None:
         raise Refused(404, "没有此线索 / no such clue")
@@ -170,7 +403,7 @@ def history(conn: Connection, clue_id: str) -> list[dict]:
 
 
 def clue_detail(conn: Connection, user: User, clue_id: str, full: bool = False) -> dict:
-    row = _clue_row(conn, user, clue_id)
+    row = clue_row(conn, user, clue_id)
     item = present(row, full)
     evidence_text = row.evidence or "{}"
     item["summary"] = row.summary if full else mask_text(row.summary or "")
@@ -192,7 +425,7 @@ def clue_facts(conn: Connection, user: User, clue_ids: list[str]) -> list[dict]:
 def decide(conn: Connection, user: User, clue_id: str, body: dict) -> int:
     """Record one decision (optimistic: ``version`` must be the clue's current one). Returns the new version.
     Raises Refused(404 | 409 | 422); on 409/422 nothing is written to the clue or its events."""
-    row = _clue_row(conn, user, clue_id)
+    row = clue_row(conn, user, clue_id)
     status = body.get("status")
     reason = body.get("reason") or None
     version = body.get("version")

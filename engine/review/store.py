@@ -27,7 +27,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection, Engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-HEAD = "0003"
+HEAD = "0004"
 STORE_ENV = "LSM_STORE"
 
 metadata = sa.MetaData()
@@ -66,6 +66,9 @@ clues = sa.Table(
     sa.Index("ix_clues_status", "status"),
     sa.Index("ix_clues_subject_id", "subject_id"),
     sa.Index("ix_clues_rectification", "rectification"),
+    # revision 0004: covers the per-model ranking of the recommended filter and the QC sample (a narrow
+    # scan instead of the wide rows, evidence included)
+    sa.Index("ix_clues_model_rank", "model_id", sa.desc("score"), "clue_id", "status", "lifecycle", "subject_id"),
 )
 
 decision_events = sa.Table(
@@ -124,7 +127,20 @@ suppressions = sa.Table(
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("user", sa.String(100), nullable=False),
     sa.Column("created_at", sa.DateTime, nullable=False),
+    # lifted early (revision 0004): the row stays, with who lifted it and when
+    sa.Column("lifted_at", sa.DateTime),
+    sa.Column("lifted_by", sa.String(100)),
     sa.Index("ix_suppressions_model_subject", "model_id", "subject_id"),
+)
+
+# Per-model settings (revision 0004): the share (percent) of the model's open clues marked 优先核查
+# (recommended); NULL or no row: none of its clues are recommended.
+model_settings = sa.Table(
+    "model_settings", metadata,
+    sa.Column("model_id", sa.String(100), primary_key=True),
+    sa.Column("recommended_percent", sa.Float),
+    sa.Column("updated_by", sa.String(100), nullable=False),
+    sa.Column("updated_at", sa.DateTime, nullable=False),
 )
 
 

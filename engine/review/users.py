@@ -1,8 +1,8 @@
 """Users, roles, passwords (argon2) and API tokens (stored as SHA-256 of a random secret).
 
-Roles: ``analyst`` (reads the queue and the figures), ``prosecutor`` (also decides), ``supervisor``
-(also unmasks ID numbers), ``auditor`` (reads the queue and the audit log), ``admin`` (everything). A
-user may be limited to some models and some counties (区县); then they see nothing else.
+Roles: ``analyst`` (reads the queue and the figures, sets its models' recommended share), ``prosecutor``
+(also decides), ``supervisor`` (also unmasks ID numbers), ``auditor`` (reads the queue and the audit log),
+``admin`` (everything). A user may be limited to some models and some counties (区县); then they see nothing else.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ ROLES = ("analyst", "prosecutor", "supervisor", "auditor", "admin")
 DECIDERS = {"prosecutor", "supervisor", "admin"}
 UNMASKERS = {"supervisor", "admin"}
 AUDITORS = {"auditor", "admin"}
+TUNERS = {"analyst", "admin"}       # set a model's recommended share (the model's owners)
 MAX_FAILURES = 5
 LOCK_MINUTES = 15
 TOKEN_PREFIX = "lsm_"
@@ -54,6 +55,10 @@ class User:
     @property
     def can_audit(self) -> bool:
         return self.role in AUDITORS
+
+    @property
+    def can_tune(self) -> bool:
+        return self.role in TUNERS
 
 
 def _row_user(row) -> User:
@@ -94,6 +99,18 @@ def get_user(store: Store, name: str) -> User | None:
 def user_by_id(conn, user_id: int) -> User | None:
     row = conn.execute(sa.select(users).where(users.c.id == user_id)).first()
     return _row_user(row) if row else None
+
+
+def user_by_name(conn, name: str) -> User | None:
+    row = conn.execute(sa.select(users).where(users.c.name == name)).first()
+    return _row_user(row) if row else None
+
+
+def decider_names(conn) -> list[str]:
+    """The enabled users who may decide (the people a clue can be assigned to)."""
+    return list(conn.execute(sa.select(users.c.name).where(users.c.role.in_(sorted(DECIDERS)),
+                                                           sa.not_(users.c.disabled))
+                             .order_by(users.c.name)).scalars())
 
 
 def list_users(store: Store) -> list[dict]:

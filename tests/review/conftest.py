@@ -29,6 +29,14 @@ PASSWORD = "correct-horse-1"
 SECRET = "test-secret-0123456789abcdef"
 XSS_SCRIPT = "<script>alert(1)</script>"
 XSS_IMG = '"><img src=x onerror=alert(1)>'
+# The one script a page may load: the vendored keyboard helper, from the same origin (no inline script).
+KEYS_SCRIPT = '<script src="/static/keys.js" defer></script>'
+
+
+def without_keys_script(html: str) -> str:
+    """The page without its single allowed script tag (so that any other ``<script`` shows up)."""
+    assert html.count(KEYS_SCRIPT) == 1, "every page loads keys.js exactly once"
+    return html.replace(KEYS_SCRIPT, "")
 
 
 def demo_rows():

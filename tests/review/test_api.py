@@ -109,6 +109,7 @@ def test_decisions_moves_and_reasons(service):
     assert eff["m_dibao"] == {"model_id": "m_dibao", "clues": 6, "reviewed": 2, "confirmed": 1, "dismissed": 1,
                               "hit_rate": 0.5, "recovered_amount": 1200.5, "dismissed_by_reason": {"data_error": 1},
                               "recommendations": 0, "rectification_failed": 0, "rectified_by_data": 0,
+                              "recommended_percent": None, "suppressed": 0,
                               "rules": [{"rule_id": "default", "clues": 6, "reviewed": 2, "confirmed": 1,
                                          "dismissed": 1, "hit_rate": 0.5, "recovered_amount": 1200.5,
                                          "dismissed_by_reason": {"data_error": 1}, "rectification_failed": 0,

@@ -190,7 +190,7 @@ def test_a_prosecutor_works_the_loop_in_a_real_browser(night1, browser):
 
     # the clue: summary, evidence side by side, the timeline drawn as SVG
     rows.first.locator("a[href^='/clues/']").click()
-    expect(page).to_have_url(f"{url}/clues/{first['clue_id']}")
+    expect(page).to_have_url(re.compile(rf"/clues/{first['clue_id']}\?model_id={MODEL}"))
     body = page.locator("body")
     expect(body).to_contain_text("prison_roster")
     expect(body).to_contain_text("dibao_payments")
@@ -201,7 +201,22 @@ def test_a_prosecutor_works_the_loop_in_a_real_browser(night1, browser):
 
     confirm(page, url, first["clue_id"])
     shot("clue-confirmed")
-    confirm(page, url, second["clue_id"])
+
+    # keyboard triage (static/keys.js): j j Enter opens the second clue, c chooses 属实, Ctrl+Enter saves
+    page.goto(f"{url}/queue?model_id={MODEL}")
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    expect(page.locator("table#queue-table tr.current")).to_have_attribute("data-clue-id", second["clue_id"])
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(rf"/clues/{second['clue_id']}\?model_id={MODEL}"))
+    page.keyboard.press("c")
+    expect(page.locator("#decision-status")).to_have_value("confirmed")
+    page.keyboard.press("Control+Enter")
+    expect(page.locator("dt:has-text('状态') + dd")).to_contain_text("属实")
+    expect(page.locator("dt:has-text('状态') + dd")).to_contain_text("版本 2")
+    shot("clue-confirmed-by-keyboard")
+    page.keyboard.press("p")                          # the previous clue of the same queue: the first
+    expect(page).to_have_url(re.compile(rf"/clues/{first['clue_id']}\?"))
 
     # one 检察建议 for both (类案), deadline two months after the issue date
     page.goto(f"{url}/recommendations")

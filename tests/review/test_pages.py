@@ -9,7 +9,7 @@ from tests.review.test_security import _page_csrf
 
 
 def _queue_ids(html: str) -> list[str]:
-    return re.findall(r'href="/clues/([^"]+)"', html)
+    return re.findall(r'<td><a href="/clues/([^"?]+)', html)
 
 
 def test_queue_filters_and_paging(service):

@@ -11,13 +11,15 @@ import pytest
 import sqlalchemy as sa
 
 from engine.review.store import audit_log, open_store
-from tests.review.conftest import PASSWORD, XSS_IMG, XSS_SCRIPT
+from tests.review.conftest import PASSWORD, XSS_IMG, XSS_SCRIPT, without_keys_script
 
 
 @pytest.mark.parametrize("method,path", [
     ("get", "/api/v1/clues"), ("get", "/api/v1/clues/a"), ("post", "/api/v1/clues/a/decisions"),
     ("get", "/api/v1/audit"), ("get", "/api/v1/models/effectiveness"), ("post", "/api/v1/clues/a/unmask"),
-    ("get", "/api/v1/me"), ("delete", "/api/v1/session")])
+    ("get", "/api/v1/me"), ("delete", "/api/v1/session"), ("post", "/api/v1/clues/bulk"),
+    ("post", "/api/v1/clues/a/suppress"), ("delete", "/api/v1/clues/a/suppress"),
+    ("post", "/api/v1/models/m_dibao/recommended"), ("get", "/api/v1/clues?sample=qc")])
 def test_anonymous_refused(service, method, path):
     client = service.client()
     r = client.request(method, path, json={"status": "confirmed", "version": 1})
@@ -28,9 +30,13 @@ def test_anonymous_refused(service, method, path):
 
 def test_anonymous_pages_redirect_to_login(service):
     client = service.client()
-    for path in ("/queue", "/clues/a", "/audit", "/models"):
+    for path in ("/queue", "/clues/a", "/audit", "/models", "/queue?sample=qc"):
         r = client.get(path, follow_redirects=False)
         assert r.status_code == 303 and r.headers["location"] == "/login"
+    for path in ("/queue/bulk", "/clues/a/suppress", "/clues/a/unsuppress", "/models/m_dibao/recommended"):
+        r = client.post(path, data={"action": "assign", "clue_id": "a"}, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/login"
+    assert service.audit("bulk") == [] and service.audit("suppress") == []
 
 
 def test_api_csrf(service):
@@ -145,7 +151,7 @@ def test_security_headers(service):
         assert h["x-frame-options"] == "DENY" and h["x-content-type-options"] == "nosniff"
         assert h["cache-control"] == "no-store"
     html = client.get("/clues/a").text
-    assert "<script" not in html and "style=" not in html
+    assert "<script" not in without_keys_script(html) and "style=" not in html
     assert client.get("/static/review.css").status_code == 200
 
 
