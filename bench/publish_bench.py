@@ -1,5 +1,7 @@
-"""Review store at 100,000 clues: publishing a run (insert, then republish = update path) and the
-queue query a page runs (count + one page of 50, ranked by score; filtered; name and ID search).
+"""Review store at 100,000 clues: publishing a run (insert, then republish = update path), the queue
+query a page runs (count + one page of 50, ranked by score; filtered; name and ID search; the
+recommended filter with a share set for every model) and the queue page's server time (``GET /queue``
+through the app, logged in, HTML rendered).
 
 Synthetic clues are built column by column (numpy/Arrow) with evidence of a realistic size (~1 KB).
 SQLite always; ``--postgres`` also starts a throwaway PostgreSQL (tests/pgserver.py). Writes
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import platform
 import statistics
 import sys
@@ -28,10 +31,14 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "tests"))
 
+from fastapi.testclient import TestClient  # noqa: E402
+
+from engine.review.app import create_app  # noqa: E402
 from engine.review.publish import publish_run  # noqa: E402
 from engine.review.queries import Filters, list_clues  # noqa: E402
 from engine.review.store import open_store  # noqa: E402
-from engine.review.users import User  # noqa: E402
+from engine.review.triage import set_recommended  # noqa: E402
+from engine.review.users import User, add_user  # noqa: E402
 
 RESULTS = REPO / "bench" / "results" / "review.json"
 MODELS = [f"model_{i:02d}" for i in range(10)]
@@ -102,13 +109,36 @@ def measure(url: str, run_dir: Path, n: int) -> dict:
         "search_name": (admin, Filters(q="测试00012")),
         "search_full_id": (admin, Filters(q="51010419500113012" + "2")),
     }
-    timings = {}
-    for name, (user, f) in queries.items():
-        with store.engine.connect() as conn:
-            timings[name] = _median_ms(lambda conn=conn, user=user, f=f: list_clues(conn, user, f))
+    timings = {name: _query_ms(store, user, f) for name, (user, f) in queries.items()}
+    with store.engine.begin() as conn:
+        for model in MODELS:
+            set_recommended(conn, admin, model, 20)
+    timings["recommended_20pct"] = _query_ms(store, admin, Filters(recommended=True))
+    timings["queue_page_1_with_shares"] = _query_ms(store, admin, Filters())
     store.dispose()
     return {"clues": n, "publish_insert_s": round(insert_s, 2), "publish_republish_s": round(update_s, 2),
-            "queue_ms": timings}
+            "queue_ms": timings, "page_ms": page_timings(url)}
+
+
+def _query_ms(store, user: User, f: Filters) -> float:
+    with store.engine.connect() as conn:
+        return _median_ms(lambda: list_clues(conn, user, f))
+
+
+def page_timings(url: str) -> dict:
+    """The queue page as a prosecutor's browser gets it: ``GET /queue?…`` through the app (session
+    checked, queries, facets, HTML rendered, audit of searches), median server time in ms."""
+    app = create_app(url, "bench-secret-0123456789abcdef")
+    add_user(app.state.store, "bench_admin", "admin", "bench-password-1")
+    pages = {"page_1": "/queue", "model_status": f"/queue?model_id={MODELS[3]}&status=pending",
+             "recommended": "/queue?recommended=1", "search_name": "/queue?q=测试00012",
+             "search_full_id": "/queue?q=510104195001130122", "page_100": "/queue?page=100"}
+    with TestClient(app) as client:
+        login = client.post("/api/v1/session", json={"username": "bench_admin", "password": "bench-password-1"})
+        assert login.status_code == 200, login.text
+        for path in pages.values():
+            assert client.get(path).status_code == 200, path
+        return {name: _median_ms(lambda path=path: client.get(path)) for name, path in pages.items()}
 
 
 def main() -> None:
@@ -117,7 +147,7 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true")
     args = parser.parse_args()
     results = {"date": dt.date.today().isoformat(), "machine": {"python": platform.python_version(),
-                                                                 "cpus": __import__("os").cpu_count()}}
+                                                                 "cpus": os.cpu_count()}}
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         run_dir = synthetic_run(root / "runs", args.clues)

@@ -29,7 +29,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from engine.review.queries import suppressed_clause
-from engine.review.store import Store, audit, clues, recommendation_clues, recommendations
+from engine.review.search_keys import search_keys
+from engine.review.store import Store, audit, clue_search, clues, recommendation_clues, recommendations
 
 # Columns a new run overwrites on a clue that is already in the store (decisions stay untouched).
 EVIDENCE_COLUMNS = ("model_id", "rule_id", "rank", "score", "confidence", "subject_type", "subject_id",
@@ -94,6 +95,19 @@ def _upsert(dialect: str):
     return stmt.on_conflict_do_update(index_elements=[clues.c.clue_id], set_=updates)
 
 
+def write_search_keys(conn, table: pa.Table) -> None:
+    """Replace the search keys (``clue_search``) of this run's clues: names and ID numbers."""
+    if not sa.inspect(conn).has_table("clue_search"):      # a store before revision 0005 (tests of old revisions)
+        return
+    frame = pl.from_arrow(table.select(["clue_id", "subject_id", "subject_name", "evidence"]))
+    ids = frame.get_column("clue_id").to_list()
+    for start in range(0, len(ids), BATCH):
+        conn.execute(sa.delete(clue_search).where(clue_search.c.clue_id.in_(ids[start:start + BATCH])))
+    keys = search_keys(frame)
+    for start in range(0, keys.height, BATCH):
+        conn.execute(clue_search.insert(), keys.slice(start, BATCH).to_dicts())
+
+
 def follow_up(conn, run_id: str, as_of: dt.date) -> tuple[int, int]:
     """回头看: (clues flagged 整改未落实, clues rectified by data) among those under a recommendation
     whose deadline has passed."""
@@ -137,6 +151,7 @@ def publish_run(store: Store, run_dir: Path, user: str | None = None, as_of: dt.
         for start in range(0, table.num_rows, BATCH):
             # executemany parameters straight from Arrow (its own columnar → row conversion)
             conn.execute(stmt, table.slice(start, BATCH).to_pylist())
+        write_search_keys(conn, table)
         resolved = conn.execute(
             sa.update(clues)
             .where(clues.c.model_id.in_(completed), clues.c.last_run != run_id, clues.c.lifecycle != "resolved")
@@ -150,4 +165,16 @@ def publish_run(store: Store, run_dir: Path, user: str | None = None, as_of: dt.
                                rectification_failed=failed, rectified=rectified,
                                suppressed=suppressed_in_run(conn, run_id, as_of or dt.date.today()))
         audit(conn, user, "publish", {**result.to_json(), "run_dir": str(Path(run_dir).resolve())})
+        refresh_statistics(conn, store.dialect)
     return result
+
+
+def refresh_statistics(conn, dialect: str) -> None:
+    """PostgreSQL plans the queue from table statistics; right after a bulk publish they still describe
+    the store before it (autovacuum catches up only later), and a plan made for one row where there are
+    thousands re-runs the ranking per row — seconds instead of milliseconds. So analyse the tables the
+    queue reads, in the publishing transaction."""
+    if dialect == "postgresql":
+        conn.exec_driver_sql("ANALYZE clues")
+        if sa.inspect(conn).has_table("clue_search"):
+            conn.exec_driver_sql("ANALYZE clue_search")

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import re
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -20,6 +22,7 @@ from sqlalchemy.engine import Connection
 from engine.masking import mask_id, mask_ids, mask_text
 from engine.review.store import (
     audit,
+    clue_search,
     clues,
     decision_events,
     model_settings,
@@ -214,35 +217,45 @@ Cut = tuple[float, str]     # (score, clue_id) of a model's last recommended clu
 
 def recommended_cuts(conn: Connection, on: dt.date, models: list[str] | None = None) -> dict[str, Cut]:
     """Per model with a recommended percent p (among ``models``, if given): the last of its open clues
-    (pending or investigating, not resolved, not suppressed) within the top ceil(n · p / 100) by score —
-    the row whose place ``rn`` satisfies ``(rn - 1) · 100 < n · p <= rn · 100`` (exact arithmetic). The
-    ranking is the window function of :func:`_ranked`, run once per request and only over the models
-    that have a percent; the queue then filters with plain comparisons against the cut."""
-    query = sa.select(model_settings.c.model_id).where(model_settings.c.recommended_percent > 0)
+    (pending or investigating, not resolved, not suppressed) within the top k = ceil(n · p / 100) by score,
+    then clue_id — the place ``rn`` with ``(rn - 1) · 100 < n · p <= rn · 100``, in exact arithmetic. Two
+    index-ordered queries per tuned model (the count n, then the k-th clue of ``ix_clues_model_rank``), run
+    once per request; the queue then filters with plain comparisons against the cut."""
+    query = sa.select(model_settings.c.model_id, model_settings.c.recommended_percent).where(
+        model_settings.c.recommended_percent > 0)
     if models is not None:
         query = query.where(model_settings.c.model_id.in_(models))
-    tuned = list(conn.execute(query).scalars())
-    if not tuned:
-        return {}
-    ranked = _ranked(_pool(on, open_only=True, held=any_suppression(conn, on)), tuned)
-    share = ranked.c.n * model_settings.c.recommended_percent
-    rows = conn.execute(sa.select(ranked.c.model_id, ranked.c.score, ranked.c.clue_id)
-                        .join(model_settings, model_settings.c.model_id == ranked.c.model_id)
-                        .where((ranked.c.rn - 1) * 100 < share, share <= ranked.c.rn * 100)).all()
-    return {r.model_id: (r.score, r.clue_id) for r in rows}
+    tuned = conn.execute(query).all()
+    pool = _pool(on, open_only=True, held=any_suppression(conn, on)) if tuned else []
+    cuts = {}
+    for model_id, percent in tuned:
+        where = [*pool, clues.c.model_id == model_id]
+        n = conn.execute(sa.select(sa.func.count()).select_from(clues).where(*where)).scalar_one()
+        k = math.ceil(Fraction(n) * Fraction(percent) / 100)
+        if k == 0:
+            continue
+        cut = conn.execute(sa.select(clues.c.score, clues.c.clue_id).where(*where)
+                           .order_by(clues.c.score.desc(), clues.c.clue_id).offset(k - 1).limit(1)).one()
+        cuts[model_id] = (cut.score, cut.clue_id)
+    return cuts
 
 
 def _at_or_above(cut: Cut):
+    """At or above the cut by (score desc, clue_id): written with ``score >= s`` leading, so that each
+    model's term is a range of the index on (model_id, score)."""
     score, clue_id = cut
-    return sa.or_(clues.c.score > score, sa.and_(clues.c.score == score, clues.c.clue_id <= clue_id))
+    return sa.and_(clues.c.score >= score, sa.not_(sa.and_(clues.c.score == score, clues.c.clue_id > clue_id)))
 
 
 def recommended_clause(cuts: dict[str, Cut], on: dt.date, held: bool = True):
-    """True for a recommended clue: open, and at or above its model's cut (by score, then clue_id)."""
+    """True for a recommended clue: open, and at or above its model's cut (by score, then clue_id). One
+    index range per model (``model_id = m and score >= s``), united, so no scan of the clue rows."""
     if not cuts:
         return sa.false()
-    return sa.and_(*_pool(on, open_only=True, held=held),
-                   sa.or_(*(sa.and_(clues.c.model_id == model_id, _at_or_above(cut)) for model_id, cut in cuts.items())))
+    pool = _pool(on, open_only=True, held=held)
+    ranges = [sa.select(clues.c.clue_id).where(clues.c.model_id == model_id, _at_or_above(cut), *pool)
+              for model_id, cut in cuts.items()]
+    return clues.c.clue_id.in_(ranges[0] if len(ranges) == 1 else sa.union_all(*ranges))
 
 
 def is_recommended(item: dict, cuts: dict[str, Cut]) -> bool:
@@ -274,13 +287,14 @@ def can_see(user: User, row) -> bool:
 
 
 def _search(q: str):
+    """A full ID number matches whole (the subject's, or one inside the evidence; the answer stays masked);
+    anything else is a substring of the subject's name. Both through the indexed ``clue_search`` table."""
     q = q.strip()
     if ID_QUERY.match(q):
-        # A full ID number matches server-side (the subject, or an ID inside the evidence); the answer stays masked.
-        q = q.upper()
-        return sa.or_(clues.c.subject_id == q, clues.c.subject_id.startswith(q + ":", autoescape=True),
-                      clues.c.evidence.contains(f'"{q}"', autoescape=True))
-    return clues.c.subject_name.contains(q, autoescape=True)
+        found = sa.and_(clue_search.c.kind == "id", clue_search.c.key == q.upper())
+    else:
+        found = sa.and_(clue_search.c.kind == "name", clue_search.c.key.contains(q, autoescape=True))
+    return clues.c.clue_id.in_(sa.select(clue_search.c.clue_id).where(found))
 
 
 def queue_where(conn: Connection, user: User, f: Filters, cuts: dict[str, Cut] | None = None):
@@ -556,9 +570,9 @@ def effectiveness(conn: Connection, user: User) -> list[dict]:
 
 
 def facets(conn: Connection, user: User) -> dict:
-    """The values the queue's filters offer (only what the user may see)."""
-    def distinct(col):
-        return [v for v in conn.execute(sa.select(col).where(visible(user), col.is_not(None)).distinct()
-                                        .order_by(col)).scalars()]
-    return {"model_id": distinct(clues.c.model_id), "rule_id": distinct(clues.c.rule_id),
-            "county": distinct(clues.c.county)}
+    """The values the queue's filters offer (only what the user may see), from one scan of the narrow
+    index ``ix_clues_facets``."""
+    combos = conn.execute(sa.select(clues.c.model_id, clues.c.rule_id, clues.c.county).where(visible(user))
+                          .distinct()).all()
+    return {name: sorted({c[i] for c in combos if c[i] is not None})
+            for i, name in enumerate(("model_id", "rule_id", "county"))}

@@ -27,7 +27,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import Connection, Engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-HEAD = "0004"
+HEAD = "0005"
 STORE_ENV = "LSM_STORE"
 
 metadata = sa.MetaData()
@@ -69,6 +69,8 @@ clues = sa.Table(
     # revision 0004: covers the per-model ranking of the recommended filter and the QC sample (a narrow
     # scan instead of the wide rows, evidence included)
     sa.Index("ix_clues_model_rank", "model_id", sa.desc("score"), "clue_id", "status", "lifecycle", "subject_id"),
+    # revision 0005: the queue's filter options (models, rules, counties) from one narrow index scan
+    sa.Index("ix_clues_facets", "model_id", "rule_id", "county"),
 )
 
 decision_events = sa.Table(
@@ -157,6 +159,17 @@ recommendations = sa.Table(
     sa.Column("reply_on", sa.Date),
     sa.Column("reply_text", sa.Text),
     sa.Column("reply_by", sa.String(100)),
+)
+
+# What the queue's search finds a clue by: its subject's name (kind "name", matched as a substring) and every
+# ID number of its subject and evidence (kind "id", matched whole) — a narrow indexed table, so a search
+# never scans the clues' evidence. Rewritten for each clue a run publishes.
+clue_search = sa.Table(
+    "clue_search", metadata,
+    sa.Column("clue_id", sa.String(64), sa.ForeignKey("clues.clue_id"), primary_key=True),
+    sa.Column("kind", sa.String(8), primary_key=True),
+    sa.Column("key", sa.String(200), primary_key=True),
+    sa.Index("ix_clue_search_key", "kind", "key", "clue_id"),
 )
 
 recommendation_clues = sa.Table(

@@ -3,9 +3,13 @@ effectiveness, masking and unmasking."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from tests.review.conftest import PASSWORD
+from engine.review.publish import publish_run
+from tests.review.conftest import PASSWORD, demo_rows
+from tests.review.runbuilder import write_run
 
 
 def test_health_and_session(service):
@@ -58,6 +62,25 @@ def test_search_by_name_and_full_id(service):
     searches = service.audit("search")
     assert searches and all("510107199002020027" not in str(s) for s in searches)
     assert any("510107********0027" in s["details"]["q"] for s in searches)
+
+
+def test_search_follows_the_latest_run(service, tmp_path):
+    """A clue's search keys are those of the run last published: an ID that left its evidence no longer
+    finds it, a new one does (lower-case check letter too); a renamed subject is found by the new name."""
+    rows = demo_rows()
+    a = rows[0]
+    evidence = json.loads(a["evidence"])
+    evidence["values"]["other_id"] = "51010619850505003x"
+    rows[0] = {**a, "subject_name": "张伟民", "evidence": json.dumps(evidence, ensure_ascii=False)}
+    publish_run(service.store, write_run(tmp_path / "runs2", "r2", rows))
+    client, _ = service.login("admin")
+
+    def found(q):
+        return sorted(i["clue_id"] for i in client.get("/api/v1/clues", params={"q": q}).json()["items"])
+
+    assert found("510105199001010023") == ["b", "c", "n", "p", "x1", "x2"]
+    assert found("51010619850505003x") == ["a"] == found("51010619850505003X")
+    assert found("张伟民") == ["a"] and found("伟民") == ["a"]
 
 
 def test_detail_history_and_masking(service):

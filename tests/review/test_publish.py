@@ -6,8 +6,10 @@ import datetime as dt
 import json
 import os
 import subprocess
+import uuid
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from engine.review.publish import publish_run
@@ -93,3 +95,18 @@ def test_cli_publish_and_nightly_flag(tmp_path):
     assert bad.returncode == 2
     helptext = subprocess.run([str(LSM), "nightly", "--help"], capture_output=True, text=True, check=False).stdout
     assert "--store" in helptext
+
+
+@pytest.mark.postgres
+def test_publish_leaves_postgres_statistics_current(postgres_server, tmp_path):
+    """The planner's row counts describe the published store (ANALYZE in the publishing transaction), so
+    the queue's ranking is not planned for an empty table."""
+    store = open_store(postgres_server.create_database("review_stats_" + uuid.uuid4().hex[:8]))
+    rows = [clue(f"s{i}", subject_id=f"51010419800101{i:03d}4", score=float(i)) for i in range(300)]
+    publish_run(store, write_run(tmp_path / "runs", "r1", rows))
+    with store.engine.connect() as conn:
+        counted = dict(conn.exec_driver_sql(
+            "select relname, reltuples from pg_class where relname in ('clues', 'clue_search')").all())
+    store.dispose()
+    # each clue: its name, its own ID and the one other ID of the builder's evidence
+    assert counted == {"clues": 300, "clue_search": 900}

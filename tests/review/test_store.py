@@ -7,7 +7,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from engine.review.publish import publish_run
-from engine.review.store import HEAD, clues, current_revision, metadata, open_store, upgrade
+from engine.review.store import HEAD, clue_search, clues, current_revision, metadata, open_store, upgrade
 from engine.review.users import add_user, check_login
 from tests.review.runbuilder import clue, write_run
 
@@ -53,6 +53,12 @@ def test_upgrade_from_first_revision_keeps_data(store_url, tmp_path):
         assert sa.inspect(conn).has_table("suppressions") and sa.inspect(conn).has_table("model_settings")
         assert {"lifted_at", "lifted_by"} <= {c["name"] for c in sa.inspect(conn).get_columns("suppressions")}
         assert sorted(conn.execute(sa.select(clues.c.clue_id)).scalars()) == ["c1", "c2"]
+        # revision 0005 indexed the clues already there for the search: the subject's name and every ID number
+        keys = conn.execute(sa.select(clue_search.c.clue_id, clue_search.c.kind, clue_search.c.key)
+                            .order_by(clue_search.c.clue_id, clue_search.c.kind, clue_search.c.key)).all()
+        assert [tuple(k) for k in keys] == [
+            (c, kind, key) for c in ("c1", "c2") for kind, key in
+            (("id", "510104198001010014"), ("id", "510105199001010023"), ("name", "张伟"))]
     user, why = check_login(upgraded, "zhang", "password-1")
     assert why == "ok" and user.role == "prosecutor"
     upgrade(upgraded.engine)  # idempotent at head
