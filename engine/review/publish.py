@@ -165,16 +165,19 @@ def publish_run(store: Store, run_dir: Path, user: str | None = None, as_of: dt.
                                rectification_failed=failed, rectified=rectified,
                                suppressed=suppressed_in_run(conn, run_id, as_of or dt.date.today()))
         audit(conn, user, "publish", {**result.to_json(), "run_dir": str(Path(run_dir).resolve())})
-        refresh_statistics(conn, store.dialect)
+    refresh_statistics(store)
     return result
 
 
-def refresh_statistics(conn, dialect: str) -> None:
-    """PostgreSQL plans the queue from table statistics; right after a bulk publish they still describe
-    the store before it (autovacuum catches up only later), and a plan made for one row where there are
-    thousands re-runs the ranking per row — seconds instead of milliseconds. So analyse the tables the
-    queue reads, in the publishing transaction."""
-    if dialect == "postgresql":
-        conn.exec_driver_sql("ANALYZE clues")
-        if sa.inspect(conn).has_table("clue_search"):
-            conn.exec_driver_sql("ANALYZE clue_search")
+def refresh_statistics(store: Store) -> None:
+    """PostgreSQL plans the queue from table statistics and answers its index-only scans from the
+    visibility map; right after a bulk publish both still describe the store before it (autovacuum
+    catches up only later): a plan made for one row where there are thousands re-ran the ranking per row
+    (5 s a page), and every "index-only" read went to the table. So vacuum and analyse the tables the
+    queue reads once the publish has committed (VACUUM cannot run inside a transaction)."""
+    if store.dialect != "postgresql":
+        return
+    with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for table in ("clues", "clue_search"):
+            if sa.inspect(conn).has_table(table):
+                conn.exec_driver_sql(f"VACUUM (ANALYZE) {table}")

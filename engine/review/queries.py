@@ -218,20 +218,23 @@ Cut = tuple[float, str]     # (score, clue_id) of a model's last recommended clu
 def recommended_cuts(conn: Connection, on: dt.date, models: list[str] | None = None) -> dict[str, Cut]:
     """Per model with a recommended percent p (among ``models``, if given): the last of its open clues
     (pending or investigating, not resolved, not suppressed) within the top k = ceil(n · p / 100) by score,
-    then clue_id — the place ``rn`` with ``(rn - 1) · 100 < n · p <= rn · 100``, in exact arithmetic. Two
-    index-ordered queries per tuned model (the count n, then the k-th clue of ``ix_clues_model_rank``), run
-    once per request; the queue then filters with plain comparisons against the cut."""
+    then clue_id — the place ``rn`` with ``(rn - 1) · 100 < n · p <= rn · 100``, in exact arithmetic. One
+    grouped count for the sizes n, then per tuned model the k-th clue in the order of the index
+    ``ix_clues_model_rank``; run once per request; the queue then filters against the cut."""
     query = sa.select(model_settings.c.model_id, model_settings.c.recommended_percent).where(
         model_settings.c.recommended_percent > 0)
     if models is not None:
         query = query.where(model_settings.c.model_id.in_(models))
     tuned = conn.execute(query).all()
-    pool = _pool(on, open_only=True, held=any_suppression(conn, on)) if tuned else []
+    if not tuned:
+        return {}
+    pool = _pool(on, open_only=True, held=any_suppression(conn, on))
+    sizes = dict(conn.execute(sa.select(clues.c.model_id, sa.func.count()).where(
+        *pool, clues.c.model_id.in_([m for m, _ in tuned])).group_by(clues.c.model_id)).all())
     cuts = {}
     for model_id, percent in tuned:
         where = [*pool, clues.c.model_id == model_id]
-        n = conn.execute(sa.select(sa.func.count()).select_from(clues).where(*where)).scalar_one()
-        k = math.ceil(Fraction(n) * Fraction(percent) / 100)
+        k = math.ceil(Fraction(sizes.get(model_id, 0)) * Fraction(percent) / 100)
         if k == 0:
             continue
         cut = conn.execute(sa.select(clues.c.score, clues.c.clue_id).where(*where)

@@ -99,7 +99,7 @@ def test_cli_publish_and_nightly_flag(tmp_path):
 
 @pytest.mark.postgres
 def test_publish_leaves_postgres_statistics_current(postgres_server, tmp_path):
-    """The planner's row counts describe the published store (ANALYZE in the publishing transaction), so
+    """The planner's row counts describe the published store (VACUUM ANALYZE after the publish), so
     the queue's ranking is not planned for an empty table."""
     store = open_store(postgres_server.create_database("review_stats_" + uuid.uuid4().hex[:8]))
     rows = [clue(f"s{i}", subject_id=f"51010419800101{i:03d}4", score=float(i)) for i in range(300)]
