@@ -102,19 +102,24 @@ def _flag(values, name: str) -> bool | None:
     return FLAGS[str(value).lower()]
 
 
-def _float(values, name: str) -> float | None:
-    value = values.get(name)
+def finite_number(value) -> float | None:
+    """A form or JSON value as a finite float (None when empty); raises ValueError for anything else
+    (a boolean, text, NaN, infinity)."""
     if value is None or value == "":
         return None
-    try:
-        if isinstance(value, bool):
-            raise ValueError
-        number = float(value)
-    except (TypeError, ValueError):
-        raise _bad(name) from None
-    if number != number or number in (float("inf"), float("-inf")):
-        raise _bad(name)
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ValueError(value)
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(value)
     return number
+
+
+def _float(values, name: str) -> float | None:
+    try:
+        return finite_number(values.get(name))
+    except ValueError:
+        raise _bad(name) from None
 
 
 def _int(values, name: str, default: int, low: int, high: int | None = None) -> int:

@@ -29,6 +29,7 @@ from engine.review.queries import (
     active_suppression,
     clue_row,
     effectiveness,
+    finite_number,
     low_score_ids,
     mask_subject,
     present,
@@ -59,14 +60,12 @@ def recommended_settings(conn: Connection, user: User) -> dict[str, float]:
 
 
 def _percent(value) -> float | None:
-    if value is None or value == "":
-        return None
     try:
-        if isinstance(value, bool):
-            raise ValueError
-        percent = float(value)
-    except (TypeError, ValueError):
+        percent = finite_number(value)
+    except ValueError:
         raise Refused(422, "比例须为 0 至 100 之间的数 / percent must be a number in (0, 100]") from None
+    if percent is None:
+        return None
     if not 0 < percent <= 100:
         raise Refused(422, "比例须大于 0 且不超过 100 / percent must be in (0, 100]")
     return percent
