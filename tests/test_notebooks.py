@@ -20,7 +20,8 @@ NOTEBOOKS = sorted((REPO / "notebooks").glob("*.ipynb"))
 
 def test_the_notebooks_are_there():
     names = {p.name for p in NOTEBOOKS}
-    assert {"walkthrough.ipynb", "01_explore_sources.ipynb", "03_model_effectiveness.ipynb"} <= names
+    assert {"walkthrough.ipynb", "01_explore_sources.ipynb", "02_write_a_model.ipynb",
+            "03_model_effectiveness.ipynb"} <= names
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
