@@ -181,9 +181,7 @@ class Project:
         with tempfile.TemporaryDirectory(prefix="lsm-explain-") as tmp:
             backend = self.backend("duckdb", Path(tmp))
             try:
-                for d in ingested.datasets:
-                    if d.staged:
-                        backend.load_dataset(d.name, Path(d.staged))
+                backend.load_staged(ingested.datasets)
                 backend.seal()
                 last = max(i for i, s in enumerate(plan.steps) if isinstance(s, NearMissStep))
                 funnels: dict = {}
@@ -255,9 +253,7 @@ class Project:
         with tempfile.TemporaryDirectory(prefix="lsm-backtest-") as tmp:
             backend = shadow.backend("duckdb", Path(tmp))
             try:
-                for d in ingested.datasets:
-                    if d.staged:
-                        backend.load_dataset(d.name, Path(d.staged))
+                backend.load_staged(ingested.datasets)
                 working = backend.run_model(plan)
             except ModelRunError as exc:
                 raise BacktestFailed(f"{model_id} does not run on {shadow.data_dir}: {str(exc).splitlines()[0]}") from exc

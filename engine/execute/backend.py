@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import contextlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Collection, Iterable, Iterator
 from pathlib import Path
 from typing import ClassVar
 
@@ -131,6 +131,13 @@ class Backend(ABC):
 
     def table(self, name: str) -> pa.Table:
         return self.fetch(select_all(name))
+
+    def load_staged(self, datasets: Iterable, skip: Collection[str] = ()) -> None:
+        """Load every staged dataset of an ingest (items with ``name`` and ``staged``, the Parquet path or
+        None when the dataset could not be staged), except those named in ``skip``."""
+        for d in datasets:
+            if d.staged and d.name not in skip:
+                self.load_dataset(d.name, Path(d.staged))
 
     def load_frame(self, name: str, frame: pl.DataFrame) -> None:
         """Load an in-memory staged frame (in-file model tests, validation on empty data)."""

@@ -34,9 +34,8 @@ from engine.review.store import audit, audit_log, utcnow
 from engine.review.triage import (
     lift,
     model_figures,
+    qc_request,
     qc_sample,
-    qc_seed,
-    qc_size,
     same_subject,
     set_recommended,
     suppress,
@@ -107,12 +106,10 @@ def clues_list(request: Request, who: Who):
     p = request.query_params
     try:
         f = parse_filters(p)
-        if p.get("sample"):
-            if p["sample"] != "qc":
-                raise Refused(422, "sample 只能为 qc / sample must be qc")
-            size, seed = qc_size(p.get("size")), qc_seed(p.get("seed"))
+        sample = qc_request(p)
+        if sample is not None:
             with _store(request).engine.begin() as conn:
-                return qc_sample(conn, who.user, f, size, seed)
+                return qc_sample(conn, who.user, f, *sample)
         with _store(request).engine.begin() as conn:
             answer = list_clues(conn, who.user, f)
             search_audit(conn, who.user.name, f, answer["total"])

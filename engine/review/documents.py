@@ -54,18 +54,28 @@ def _store(request: Request):
     return request.app.state.store
 
 
+def _read_for_print(request: Request, who: Principal, document: dict, read):
+    """``read(conn)`` in one transaction, audited as ``print`` with ``document`` once it succeeded; a
+    refusal (404 outside the user's limits) becomes the HTTP error."""
+    try:
+        with _store(request).engine.begin() as conn:
+            result = read(conn)
+            audit(conn, who.user.name, "print", document)
+    except Refused as exc:
+        raise HTTPException(exc.code, exc.message) from None
+    return result
+
+
 @router.get("/clues/{clue_id}/sheet")
 def clue_sheet(request: Request, clue_id: str) -> Response:
     """线索移送表: the clue, its evidence per dataset, the decisions and transfers so far (IDs masked)."""
     who = _printer(request)
-    try:
-        with _store(request).engine.begin() as conn:
-            item = clue_detail(conn, who.user, clue_id)
-            recs = list_recommendations(conn, who.user, clue_id)
-            moved = transfers_of(conn, clue_id)
-            audit(conn, who.user.name, "print", {"document": "clue_sheet", "clue_id": clue_id})
-    except Refused as exc:
-        raise HTTPException(exc.code, exc.message) from None
+
+    def read(conn):
+        return clue_detail(conn, who.user, clue_id), list_recommendations(conn, who.user, clue_id), \
+            transfers_of(conn, clue_id)
+
+    item, recs, moved = _read_for_print(request, who, {"document": "clue_sheet", "clue_id": clue_id}, read)
     evidence = item["evidence"] if isinstance(item["evidence"], dict) else {}
     return render("clue_sheet.html", title=f"线索移送表 {clue_id}", who=who, item=item, recs=recs,
                   transfers=moved, tables=evidence_tables(evidence), today=dt.date.today())
@@ -79,13 +89,13 @@ def _legal_bases(facts: list[dict]) -> list[str]:
 def recommendation_letter(request: Request, rec_id: int) -> Response:
     """检察建议书 (draft): addressee, date, reply deadline, the covered clues with their facts and basis."""
     who = _printer(request)
-    try:
-        with _store(request).engine.begin() as conn:
-            rec = get_recommendation(conn, who.user, rec_id)
-            facts = clue_facts(conn, who.user, [c["clue_id"] for c in rec["clues"]])
-            hidden = clue_count(conn, rec_id) - len(facts)
-            audit(conn, who.user.name, "print", {"document": "recommendation_letter", "recommendation_id": rec_id})
-    except Refused as exc:
-        raise HTTPException(exc.code, exc.message) from None
+
+    def read(conn):
+        rec = get_recommendation(conn, who.user, rec_id)
+        facts = clue_facts(conn, who.user, [c["clue_id"] for c in rec["clues"]])
+        return rec, facts, clue_count(conn, rec_id) - len(facts)
+
+    rec, facts, hidden = _read_for_print(request, who, {"document": "recommendation_letter",
+                                                        "recommendation_id": rec_id}, read)
     return render("letter.html", title=f"检察建议书 #{rec_id}", who=who, rec=rec, facts=facts, hidden=hidden,
                   bases=_legal_bases(facts), letter_basis=LETTER_BASIS)

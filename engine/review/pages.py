@@ -52,6 +52,7 @@ from engine.review.store import audit
 from engine.review.triage import (
     model_figures,
     neighbours,
+    qc_request,
     qc_sample,
     qc_seed,
     qc_size,
@@ -142,13 +143,9 @@ QUEUE_PARAMS = ("model_id", "rule_id", "lifecycle", "status", "county", "rectifi
 
 
 def _sample_of(params) -> tuple[int, int] | None:
-    """``(size, seed)`` when the parameters ask for the QC sample (``sample=qc``), else None; 422 if bad."""
-    if not params.get("sample"):
-        return None
+    """:func:`triage.qc_request` for a page: a bad parameter is an HTTP 422."""
     try:
-        if params["sample"] != "qc":
-            raise Refused(422, "sample 只能为 qc / sample must be qc")
-        return qc_size(params.get("size")), qc_seed(params.get("seed"))
+        return qc_request(params)
     except Refused as exc:
         raise HTTPException(exc.code, exc.message) from None
 

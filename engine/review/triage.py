@@ -189,6 +189,16 @@ def suppressed_counts(conn: Connection, user: User) -> dict[str, int]:
 
 # -- the QC sample --------------------------------------------------------------------------------------
 
+def qc_request(params) -> tuple[int, int] | None:
+    """``(size, seed)`` when the query parameters ask for the QC sample (``sample=qc``), else None;
+    Refused(422) for another sample or a bad size or seed (a missing seed is drawn)."""
+    if not params.get("sample"):
+        return None
+    if params["sample"] != "qc":
+        raise Refused(422, "sample 只能为 qc / sample must be qc")
+    return qc_size(params.get("size")), qc_seed(params.get("seed"))
+
+
 def qc_size(value) -> int:
     if value in (None, ""):
         return QC_SIZE

@@ -253,9 +253,7 @@ def _run_in(project, plans, as_of, engine, options, run_id, started, work: Path,
     try:
         engine_settings = backend.settings()
         reporter.event(engine, **engine_settings)
-        for d in ingested.datasets:
-            if d.name not in blocked and d.staged:
-                backend.load_dataset(d.name, Path(d.staged))
+        backend.load_staged(ingested.datasets, skip=blocked)
         outcomes, tables = run_models(backend, plans, blocked, reporter, cache, keys, options.model_timeout)
         match_reports = backend.match_reports
     finally:
