@@ -75,7 +75,8 @@ COLUMNS = (
 MONEY_COLUMNS = {"金额（元）", "追回金额（元）"}
 FILTER_LABELS = {"model_id": "模型", "rule_id": "规则", "lifecycle": "生命周期", "status": "状态",
                  "county": "区县", "assignee": "承办人", "changed": "决定后有变化", "rectification": "回头看",
-                 "q": "搜索", "min_score": "最低分", "sort": "排序"}
+                 "q": "搜索", "min_score": "最低分", "max_score": "最高分", "recommended": "优先核查",
+                 "suppressed": "暂缓", "sort": "排序"}
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,8 @@ class Export:
 def filter_summary(f: Filters) -> dict:
     """The filters that are set (the search masked: an ID number typed in is never stored in full)."""
     out = {name: getattr(f, name) for name in FILTER_LABELS if getattr(f, name) not in (None, "")}
+    if not f.recommended:           # a flag: off is not a filter (``changed=False`` is one)
+        out.pop("recommended")
     if "q" in out:
         out["q"] = mask_text(out["q"])
     return out

@@ -121,6 +121,13 @@ def test_export_is_audited_with_filters_and_count(service):
     assert "510104198001010014" not in str(service.audit())
     client.get("/api/v1/clues.xlsx", params={"status": "confirmed"})
     assert service.audit("export")[-1]["details"]["filters"] == {"status": "confirmed", "sort": "-score"}
+    r = client.get("/api/v1/clues.xlsx", params={"max_score": "85", "suppressed": "all", "changed": "0"})
+    assert list(_names(Book(r.content))) == ["b", "c", "x1", "x2", "p", "n"]           # a (95) is above the band
+    assert service.audit("export")[-1]["details"]["filters"] == {
+        "max_score": 85.0, "suppressed": "all", "changed": False, "sort": "-score"}
+    r = client.get("/queue.xlsx", params={"recommended": "1"})               # no model has a share yet
+    assert Book(r.content).records(0) == []
+    assert service.audit("export")[-1]["details"]["filters"]["recommended"] is True
 
 
 def test_export_needs_login_not_csrf(service):
