@@ -94,15 +94,20 @@ def _shared_values(sources: list[dict]) -> set[str]:
 
 def evidence_tables(evidence: dict) -> list[dict]:
     """The evidence's source records grouped by dataset, one table each (the columns in order of
-    appearance); each row's ``matched`` names the fields to mark, each table's ``compared`` the columns a
+    appearance, each record once by dataset, file and row); each row's ``matched`` names the fields to mark, each table's ``compared`` the columns a
     match step compared."""
     names = evidence.get("datasets") or {}
     sources = evidence.get("sources") or []
     compared = {c.field for c in comparisons(evidence.get("values") or {})}
     shared = _shared_values(sources)
     tables: dict[str, dict] = {}
+    shown: set[tuple] = set()
     for source in sources:
         dataset = str(source.get("dataset", ""))
+        at = (dataset, source.get("file"), source.get("row"))
+        if source.get("row") is not None and at in shown:
+            continue            # a record cited twice (an input row that is also behind a relation): once
+        shown.add(at)
         table = tables.setdefault(dataset, {"dataset": dataset, "title": names.get(dataset, dataset),
                                             "columns": [], "rows": [], "compared": []})
         fields = source.get("fields") or {}

@@ -73,6 +73,17 @@ def top_clues(run_dir: Path, model: str, n: int) -> list[dict]:
     return sorted((c for c in table if c["model_id"] == model), key=lambda c: -c["score"])[:n]
 
 
+def fuzzy_matched_clue(run_dir: Path, model: str) -> tuple[dict, dict]:
+    """The best-scored clue of ``model`` whose evidence records a fuzzy field comparison, and that
+    comparison (the match explanation the clue page must show)."""
+    for c in top_clues(run_dir, model, 10_000):
+        for pair in json.loads(c["evidence"])["values"].get("name_match") or []:
+            for field, comparison in pair.items():
+                if isinstance(comparison, dict) and comparison.get("level") == "fuzzy":
+                    return c, {"field": field, **comparison}
+    raise AssertionError(f"no clue of {model} in {run_dir} was matched fuzzily")
+
+
 def payment_ids(clue: dict) -> set[str]:
     return {s["key"]["payment_id"] for s in json.loads(clue["evidence"])["sources"] if s["dataset"] == "dibao_payments"}
 
@@ -102,15 +113,17 @@ def _is_utf8(raw: bytes) -> bool:
 
 
 class Shots:
-    def __init__(self, page: Page):
-        self.page, self.n = page, 0
+    """Numbered full-page screenshots ``<prefix><nn>-<name>.png`` (the old ones of that prefix removed)."""
+
+    def __init__(self, page: Page, prefix: str = ""):
+        self.page, self.n, self.prefix = page, 0, prefix
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        for old in ARTIFACTS.glob("*.png"):
+        for old in ARTIFACTS.glob(f"{prefix}[0-9]*.png"):
             old.unlink()
 
     def __call__(self, name: str) -> None:
         self.n += 1
-        self.page.screenshot(path=str(ARTIFACTS / f"{self.n:02d}-{name}.png"), full_page=True)
+        self.page.screenshot(path=str(ARTIFACTS / f"{self.prefix}{self.n:02d}-{name}.png"), full_page=True)
 
 
 @pytest.fixture(scope="module")
@@ -275,4 +288,73 @@ def test_a_prosecutor_works_the_loop_in_a_real_browser(night1, browser):
     assert len(decided) == 2 and all(c["clue_id"] in " ".join(decided) for c in (first, second)), cells[:10]
     assert first["subject_id"] not in page.locator("body").inner_text()
     shot("audit")
+    context.close()
+
+
+def test_triage_and_the_match_explanation_in_a_real_browser(night1, browser):
+    """An analyst sets a model's 优先核查 share on /models; the prosecutor sees the badge in the queue, opens
+    a clue whose organisation names were matched fuzzily — the 匹配说明 with its scores, the collided
+    fields marked, IDs masked — prints its 线索移送表, sets the subject aside (暂缓) and draws a QC sample."""
+    work, url = night1
+    lsm("users", "add", "wang", "--role", "analyst", cwd=work, stdin=PASSWORD + "\n")
+    wage, comparison = fuzzy_matched_clue(work / "runs" / "latest", "wage_deposit")
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    shot = Shots(page, prefix="triage-")
+
+    log_in(page, url, "wang")
+    page.goto(f"{url}/models")
+    form = page.locator("tr[data-model-id=wage_deposit] form")
+    form.locator("input[name=percent]").fill("50")
+    form.locator("button[type=submit]").click()
+    expect(page.locator("tr[data-model-id=wage_deposit] input[name=percent]")).to_have_value("50")
+    assert page.locator("section.model-figures svg").count() >= 10
+    shot("models")
+    page.click("form.logout button[type=submit]")
+
+    log_in(page, url, "zhang")
+    page.goto(f"{url}/queue?model_id=wage_deposit&recommended=1")
+    rows = page.locator("table.queue tbody tr")
+    expect(rows.first.locator(".recommended-badge")).to_have_text("优先核查")
+    n_all = len(top_clues(work / "runs" / "latest", "wage_deposit", 10_000))
+    assert rows.count() == -(-n_all * 50 // 100)          # ceil(n · 50 / 100) of its open clues
+    shot("queue-recommended")
+
+    page.goto(f"{url}/clues/{wage['clue_id']}")
+    explanation = page.locator("#match-explanation")
+    row = explanation.locator(f"tr.level-fuzzy:has(td:text-is('{comparison['field']}'))").first
+    expect(row).to_contain_text("近似")
+    expect(row).to_contain_text(f"相似度 {comparison['ratio']:g}")
+    expect(row).to_contain_text(comparison["left"])
+    expect(row).to_contain_text(comparison["right"])
+    marked = page.locator("table.evidence td.matched")
+    assert marked.count() >= 2
+    body = page.locator("body").inner_text()
+    assert not re.search(r"\d{17}[\dX]", body), "a full ID number on a prosecutor's page"
+    shot("clue-match-explanation")
+
+    page.goto(f"{url}/clues/{wage['clue_id']}/sheet")
+    assert page.locator("table.evidence td.matched").count() == marked.count()
+    assert not re.search(r"\d{17}[\dX]", page.locator("body").inner_text())
+    shot("clue-sheet")
+
+    page.goto(f"{url}/clues/{wage['clue_id']}")
+    form = page.locator("#suppress-form")
+    form.locator("input[name=until]").fill("2099-12-31")
+    form.locator("input[name=reason]").fill("项目已进入仲裁程序")
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#suppression")).to_contain_text("已暂缓至 2099-12-31")
+    shot("clue-suppressed")
+    page.goto(f"{url}/queue?model_id=wage_deposit")
+    expect(page.locator(f"table.queue tr[data-clue-id='{wage['clue_id']}']")).to_have_count(0)
+    page.goto(f"{url}/queue?model_id=wage_deposit&suppressed=1")
+    expect(page.locator("table.queue tbody tr")).to_have_count(1)
+    shot("queue-suppressed")
+
+    page.goto(f"{url}/queue?sample=qc&size=5&seed=7")
+    expect(page.locator("#qc-info")).to_have_attribute("data-seed", "7")
+    sampled = page.locator("table.queue tbody tr").all_inner_texts()
+    page.reload()
+    assert page.locator("table.queue tbody tr").all_inner_texts() == sampled and len(sampled) == 5
+    shot("queue-qc-sample")
     context.close()

@@ -58,10 +58,11 @@ def test_compared_and_collided_fields_are_marked_dates_and_numbers_are_not():
     pay2 = {"dataset": "dibao_payments", "row": 8, "fields": {"id_number": ID, "person_name": "张伟", "amount": 895.5,
                                                               "pay_month": "2022-09-01", "county": "锦江区"}}
     tables = evidence_tables({"datasets": {"death_records": "死亡人员信息"}, "values": {},
-                              "sources": [pay, deaths, pay2]})
+                              "sources": [pay, deaths, pay2, dict(pay)]})    # pay cited twice: shown once
     assert [t["dataset"] for t in tables] == ["dibao_payments", "death_records"]
     assert tables[1]["title"] == "死亡人员信息" and tables[0]["title"] == "dibao_payments"
     # the ID and the name are in both datasets; the same date and the county (one dataset only) are not marked
+    assert [r["row"] for r in tables[0]["rows"]] == [7, 8]
     assert [r["matched"] for r in tables[0]["rows"]] == [{"id_number", "person_name"}] * 2
     assert tables[1]["rows"][0]["matched"] == {"id_number", "person_name"}
 
