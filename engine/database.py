@@ -40,8 +40,11 @@ def connect(temp_dir: Path, memory_limit: str | None = None, threads: int | None
     return con
 
 
-def seal(con: duckdb.DuckDBPyConnection) -> None:
-    """No file system access from now on (the spill folder excepted), and no way to change settings."""
+def seal(con: duckdb.DuckDBPyConnection, readable: list[str] | tuple[str, ...] = ()) -> None:
+    """No file system access from now on (the spill folder and the exact files ``readable`` excepted:
+    the staged Parquet files the run's views read), and no way to change settings."""
+    if readable:
+        con.execute("SET allowed_paths = $paths", {"paths": list(readable)})
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")
 

@@ -15,7 +15,7 @@ import pyarrow as pa
 import pytest
 from sqlglot import exp, parse_one
 
-from engine.execute.backend import ModelRunError
+from engine.execute.backend import InputsChanged, ModelRunError
 from engine.execute.duckdb_backend import DuckDBBackend
 from engine.execute.guard import StatementRefused, checked_sql
 from engine.plan.steps import ModelPlan, RelationStep
@@ -120,3 +120,48 @@ def test_a_model_past_its_time_limit_fails_alone_and_the_connection_goes_on(back
         backend.run_model(slow, timeout=1.0)
     assert "time limit of 1 s" in str(caught.value)
     assert backend.rows(select_all("ds_people").limit(1)) == [("张伟", 1)]
+
+
+def _staged(tmp_path: Path) -> tuple[Path, Path]:
+    """A staged dataset and, next to it, its quarantine file (which no model may read)."""
+    folder = tmp_path / "staging" / "datasets"
+    folder.mkdir(parents=True)
+    staged, quarantine = folder / "people.parquet", folder / "people.quarantine.parquet"
+    duckdb.sql(f"COPY (SELECT '张伟' AS name, 1 AS n) TO '{staged}' (FORMAT parquet)")
+    duckdb.sql(f"COPY (SELECT 'raw cells' AS raw) TO '{quarantine}' (FORMAT parquet)")
+    return staged, quarantine
+
+
+def test_a_sealed_connection_reads_exactly_the_staged_files_of_its_views(tmp_path):
+    staged, quarantine = _staged(tmp_path)
+    b = DuckDBBackend.in_memory(tmp_path / "spill")
+    try:
+        b.load_dataset("people", staged)
+        b.seal()
+        assert b.rows(exp.select("name", "n").from_(table_ref("ds_people"))) == [("张伟", 1)]
+        for path in (quarantine, Path("/etc/hostname")):  # straight to DuckDB, as if the guard had failed
+            with pytest.raises(duckdb.Error) as caught:
+                b.con.execute(f"SELECT * FROM read_parquet('{path}')")
+            assert "disabled" in str(caught.value)
+        with pytest.raises(duckdb.Error):
+            b.con.execute("SET allowed_paths = ['/etc/hostname']")
+        with pytest.raises(ModelRunError):
+            b.load_dataset("late", quarantine)  # nothing can be made readable once sealed
+    finally:
+        b.close()
+
+
+def test_a_staged_file_changed_while_the_models_run_stops_the_run(tmp_path):
+    staged, _ = _staged(tmp_path)
+    b = DuckDBBackend.in_memory(tmp_path / "spill")
+    plan = ModelPlan("m", "1", "模型", "", "", "", "person", ["people"], steps=[
+        RelationStep(name="m_m__all", query=select_all("ds_people"))])
+    try:
+        b.load_dataset("people", staged)
+        assert b.run_model(plan).num_rows == 0  # no rules: no clues, but the steps ran over the view
+        duckdb.sql(f"COPY (SELECT 'forged' AS name, 2 AS n) TO '{staged}' (FORMAT parquet)")
+        with pytest.raises(InputsChanged) as caught:
+            b.run_model(plan)
+        assert str(staged) in str(caught.value) and "ingest again" in str(caught.value)
+    finally:
+        b.close()

@@ -52,6 +52,11 @@ CLUE_SCHEMA = pa.schema([
 ])
 
 
+class InputsChanged(RuntimeError):
+    """A staged input changed while the models ran: the night's results cannot be trusted (not one model's
+    failure: the run stops)."""
+
+
 class ModelRunError(Exception):
     """A model failed while running (its message names the model, the rule and the step)."""
 

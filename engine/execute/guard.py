@@ -5,7 +5,7 @@ nothing a model file says can become a statement of its own. This guard does not
 renders the statement, parses the text back, and refuses it unless it is exactly one statement of
 an expected kind (a temporary table/view created from a query, or a query), reads only tables by
 bare name that the backend knows, and holds no statement, command or table function anywhere
-inside. Behind it, the DuckDB connection that runs models cannot touch the file system at all
+inside. Behind it, the DuckDB connection that runs models reads no file but the staged inputs
 (:mod:`engine.database`).
 
 Example::
