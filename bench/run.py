@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from bench.province.generate import OUT, SEED  # noqa: E402
-from bench.province.harness import RESULTS, BenchError, Options, run  # noqa: E402
+from bench.province.harness import RESULTS, BenchError, Options, run, run_spill_only  # noqa: E402
 from bench.province.report import update_docs  # noqa: E402
 
 
@@ -37,6 +37,8 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=OUT, help="generated data (cached) and run outputs")
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--pandas-scale", type=float, default=0.1, help="scale of the pandas comparison")
+    parser.add_argument("--spill-only", action="store_true",
+                        help="run only the spill night and merge it into the scale.json already under --out")
     parser.add_argument("--spill-scale", type=float, default=3.0)
     parser.add_argument("--spill-memory-limit", default="8GB")
     parser.add_argument("--memory-limit", help="the nightly's --memory-limit (default: the engine's default)")
@@ -49,7 +51,7 @@ def main() -> None:
                    spill_memory_limit=args.spill_memory_limit, memory_limit=args.memory_limit, repeat=args.repeat,
                    rss_cap_mb=args.rss_cap_mb)
     try:
-        results, details = run(opts)
+        results, details = run_spill_only(opts) if args.spill_only else run(opts)
     except BenchError as exc:
         raise SystemExit(f"bench/run.py: {exc}") from exc
     if args.out.resolve() == RESULTS.resolve():

@@ -64,3 +64,14 @@ def test_the_harness_runs_checks_its_truth_and_writes_every_contract_key(tmp_pat
     details = json.loads((out / "scale-details.json").read_text(encoding="utf-8"))
     assert details["baseline_mismatches"] == [] and details["nightly"]["truth"]["problems"] == []
     assert not (tmp_path / "work" / "runs").exists() or not any((tmp_path / "work" / "runs").iterdir())
+    # The spill night alone, merged into the same files (at a tiny scale and memory limit).
+    proc = subprocess.run([sys.executable, str(REPO / "bench" / "run.py"), "--scale", "0.0002", "--out", str(out),
+                           "--work", str(tmp_path / "work"), "--spill-only", "--spill-scale", "0.0003",
+                           "--spill-memory-limit", "256MB"],
+                          capture_output=True, text=True, timeout=1200, cwd=REPO, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    merged = json.loads((out / "scale.json").read_text(encoding="utf-8"))
+    assert merged["spill"]["ok"] is True and merged["spill"]["memory_limit"] == "256MB"
+    assert merged["spill"]["rows_total"] > results["rows_total"] and merged["models"] == results["models"]
+    spill = json.loads((out / "scale-details.json").read_text(encoding="utf-8"))["spill"]
+    assert spill["shipped_gates"]["truth"]["problems"] == [] and spill["shipped_gates"]["duckdb"]["memory_limit"]

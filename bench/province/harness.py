@@ -227,20 +227,8 @@ def run(opts: Options) -> tuple[dict, dict]:
     wrong += [f"pandas:{m}" for m in PANDAS_MODELS if not pandas[m]["same"]]
     ingest = {encoding: _ingest(root, work, logs, encoding, truth) for encoding in ("utf8", "gb18030")}
     text = _duckdb_text(root, work, logs)
-    spill = {"scale": opts.spill_scale, "memory_limit": opts.spill_memory_limit, "rows_total": None,
-             "seconds": None, "ok": None}
-    spill_details: dict = {"skipped": True}
-    if not opts.skip_spill:
-        # The shipped gates are not tried again at scale 3 when they already ran out of memory at this scale.
-        big_shipped, big_reduced, _ = _nights(opts, opts.spill_scale, work, logs, "nightly-spill",
-                                              opts.spill_memory_limit, shipped_failed=main is not shipped)
-        spill |= {"rows_total": _truth(root_for(opts.spill_scale, opts.seed, opts.work) / "parquet")["rows_total"],
-                  "seconds": round(big_shipped["child"].seconds, 1) if big_shipped else None,
-                  "ok": bool(big_shipped and big_shipped["run_dir"] and big_shipped["child"].returncode == 0
-                             and big_shipped["check"].ok)}
-        spill_details = {"shipped_gates": _night_details(big_shipped) if big_shipped else
-                         "not run: the shipped gates already ran out of memory at the main scale",
-                         "reduced_gates": _night_details(big_reduced) if big_reduced else None}
+    spill, spill_details = (_spill_skipped(opts) if opts.skip_spill else
+                            _spill(opts, work, logs, shipped_failed=main is not shipped))
     info["load_average_end"] = load_average()
     night = shipped or main
     results = {
@@ -267,6 +255,49 @@ def run(opts: Options) -> tuple[dict, dict]:
         "ingest": {"dataset": "pension_payments", "lsm": ingest, "duckdb_text_utf8": text},
         "spill": spill_details,
     }
+    write(results, details, opts.out)
+    if not opts.keep_data:
+        shutil.rmtree(work, ignore_errors=True)
+    return results, details
+
+
+def _spill_skipped(opts: Options) -> tuple[dict, dict]:
+    return ({"scale": opts.spill_scale, "memory_limit": opts.spill_memory_limit, "rows_total": None,
+             "seconds": None, "ok": None}, {"skipped": True})
+
+
+def _spill(opts: Options, work: Path, logs: Path, shipped_failed: bool) -> tuple[dict, dict]:
+    """The night at ``spill_scale`` under ``spill_memory_limit``: (the contract's ``spill``, its details).
+    The shipped gates are not tried again there when they already ran out of memory at the main scale."""
+    big_shipped, big_reduced, _ = _nights(opts, opts.spill_scale, work, logs, "nightly-spill",
+                                          opts.spill_memory_limit, shipped_failed=shipped_failed)
+    spill = {"scale": opts.spill_scale, "memory_limit": opts.spill_memory_limit,
+             "rows_total": _truth(root_for(opts.spill_scale, opts.seed, opts.work) / "parquet")["rows_total"],
+             "seconds": round(big_shipped["child"].seconds, 1) if big_shipped else None,
+             "ok": bool(big_shipped and big_shipped["run_dir"] and big_shipped["child"].returncode == 0
+                        and big_shipped["check"].ok)}
+    return spill, {"shipped_gates": _night_details(big_shipped) if big_shipped else
+                   "not run: the shipped gates already ran out of memory at the main scale",
+                   "reduced_gates": _night_details(big_reduced) if big_reduced else None}
+
+
+def run_spill_only(opts: Options) -> tuple[dict, dict]:
+    """Only the spill night, merged into the ``scale.json`` / ``scale-details.json`` a full run of the same
+    scale already wrote under ``opts.out`` (the spill night takes as long as everything else together)."""
+    results = json.loads((opts.out / "scale.json").read_text(encoding="utf-8"))
+    details = json.loads((opts.out / "scale-details.json").read_text(encoding="utf-8"))
+    if results["scale"] != opts.scale:
+        raise BenchError(f"{opts.out / 'scale.json'} is of scale {results['scale']}, not {opts.scale:g}")
+    work = opts.work / "runs" / f"s{opts.scale:g}-spill"
+    logs = work / "logs"
+    shutil.rmtree(work, ignore_errors=True)
+    logs.mkdir(parents=True)
+    load_before = load_average()
+    results["spill"], details["spill"] = _spill(opts, work, logs,
+                                                shipped_failed=details.get("nightly_reduced_gates") is not None)
+    details["spill"]["measured"] = {"date": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+                                    "load_average_before_after": [load_before, load_average()],
+                                    "command": f".venv/bin/python bench/run.py --scale {opts.scale:g} --spill-only"}
     write(results, details, opts.out)
     if not opts.keep_data:
         shutil.rmtree(work, ignore_errors=True)
