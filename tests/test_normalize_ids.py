@@ -116,3 +116,15 @@ def test_letter_prefixed_codes_are_accepted_where_stdnum_is_stricter():
     code = body + uscc.calc_check_digit(body)
     assert not uscc.is_valid(code)
     assert normalize_values(CODE_COLUMN, [code])["c_valid"][0] is True
+
+
+def test_digits_of_other_scripts_are_invalid_and_never_break_the_batch():
+    # Arabic-Indic and Devanagari digits match a Unicode \d; each is several bytes, which once broke the
+    # byte-matrix check (a whole file's ingest failed). They are not ID digits: flagged invalid, kept as read.
+    good = "11010119900307757" + ric.calc_check_digit("110101199003077570")
+    foreign = ["١١٠١٠١١٩٩٠٠٣٠٧٧٥٧٢", "११०१०११९९००३०७७५७२", "١١٠١٠١٩٠٠٣٠٧٧٥٧"]
+    out = normalize_values(ID_COLUMN, [good, *foreign, good])
+    assert out["c_valid"].to_list() == [True, False, False, False, True]
+    assert out["c"].to_list()[1:4] == foreign
+    codes = normalize_values(CODE_COLUMN, ["٩١٥١٠١٠٦JURQ283F7H", "91510106JURQ283F7H"])
+    assert codes["c_valid"].to_list() == [False, uscc.is_valid("91510106JURQ283F7H")]

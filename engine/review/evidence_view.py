@@ -94,8 +94,8 @@ def _shared_values(sources: list[dict]) -> set[str]:
 
 def evidence_tables(evidence: dict) -> list[dict]:
     """The evidence's source records grouped by dataset, one table each (the columns in order of
-    appearance, each record once by dataset, file and row); each row's ``matched`` names the fields to mark, each table's ``compared`` the columns a
-    match step compared."""
+    appearance, each record once by dataset, file and row); each row's ``matched`` names the fields to
+    mark, each table's ``compared`` the columns a match step compared."""
     names = evidence.get("datasets") or {}
     sources = evidence.get("sources") or []
     compared = {c.field for c in comparisons(evidence.get("values") or {})}
